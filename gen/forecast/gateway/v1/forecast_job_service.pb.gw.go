@@ -258,7 +258,7 @@ func RegisterForecastJobServiceHandlerServer(ctx context.Context, mux *runtime.S
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/forecast.gateway.v1.ForecastJobService/DescribePredictorBacktestExportJob", runtime.WithHTTPPathPattern("/v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/forecast.gateway.v1.ForecastJobService/DescribePredictorBacktestExportJob", runtime.WithHTTPPathPattern("/v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn=**}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -390,7 +390,7 @@ func RegisterForecastJobServiceHandlerClient(ctx context.Context, mux *runtime.S
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/forecast.gateway.v1.ForecastJobService/DescribePredictorBacktestExportJob", runtime.WithHTTPPathPattern("/v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/forecast.gateway.v1.ForecastJobService/DescribePredictorBacktestExportJob", runtime.WithHTTPPathPattern("/v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn=**}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -443,7 +443,7 @@ func RegisterForecastJobServiceHandlerClient(ctx context.Context, mux *runtime.S
 var (
 	pattern_ForecastJobService_ListPredictorBacktestExportJobs_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "predictor-backtest-export-jobs"}, ""))
 	pattern_ForecastJobService_CreatePredictorBacktestExportJob_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "predictor-backtest-export-jobs"}, ""))
-	pattern_ForecastJobService_DescribePredictorBacktestExportJob_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "predictor-backtest-export-jobs", "predictor_backtest_export_job_arn"}, ""))
+	pattern_ForecastJobService_DescribePredictorBacktestExportJob_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 3, 0, 4, 1, 5, 2}, []string{"v1", "predictor-backtest-export-jobs", "predictor_backtest_export_job_arn"}, ""))
 	pattern_ForecastJobService_ListForecastExportJobs_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "forecast-export-jobs"}, ""))
 	pattern_ForecastJobService_ListDatasetImportJobs_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "dataset-import-jobs"}, ""))
 )

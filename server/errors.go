@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of every error this gateway
+// returns (AIP-193).
+const ErrorDomain = "forecast-gateway"
+
+// ErrorInfo reasons. They are part of the API: clients may switch on them.
+const (
+	ReasonInvalidArgument       = "INVALID_ARGUMENT"
+	ReasonInvalidPageToken      = "INVALID_PAGE_TOKEN"
+	ReasonAWSInvalidInput       = "AWS_INVALID_INPUT"
+	ReasonAWSInvalidNextToken   = "AWS_INVALID_NEXT_TOKEN"
+	ReasonResourceNotFound      = "RESOURCE_NOT_FOUND"
+	ReasonResourceAlreadyExists = "RESOURCE_ALREADY_EXISTS"
+	ReasonResourceInUse         = "RESOURCE_IN_USE"
+	ReasonLimitExceeded         = "LIMIT_EXCEEDED"
+	ReasonThrottled             = "UPSTREAM_THROTTLED"
+	ReasonUpstreamUnavailable   = "UPSTREAM_UNAVAILABLE"
+	ReasonDeadlineExceeded      = "DEADLINE_EXCEEDED"
+	ReasonCanceled              = "CANCELED"
+	ReasonInternal              = "INTERNAL"
+)
+
+// throttleRetryDelay is the RetryInfo hint given when AWS still throttled
+// after the SDK's own retries: long enough to let a token bucket refill.
+const throttleRetryDelay = 2 * time.Second
+
+// fieldViolation is one broken rule of a request field.
+type fieldViolation struct {
+	field, description string
+}
+
+// invalidArgument builds the INVALID_ARGUMENT status with a BadRequest
+// detail naming every violated field, before any upstream call.
+func invalidArgument(reason string, violations ...fieldViolation) error {
+	msgs := make([]string, len(violations))
+	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, len(violations))}
+	for i, v := range violations {
+		msgs[i] = v.field + ": " + v.description
+		br.FieldViolations[i] = &errdetails.BadRequest_FieldViolation{Field: v.field, Description: v.description}
+	}
+	st := status.New(codes.InvalidArgument, "invalid request: "+strings.Join(msgs, "; "))
+	return withDetails(st, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}, br).Err()
+}
+
+// upstreamError turns an error from the AWS SDK into the gateway's status.
+// It never passes on upstream internals (endpoints, stack, raw bodies); only
+// AWS's own client-facing messages for client errors, and the request id.
+func upstreamError(op string, err error) error {
+	meta := map[string]string{"operation": op}
+	var reqID string
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) && respErr.ServiceRequestID() != "" {
+		reqID = respErr.ServiceRequestID()
+		meta["aws_request_id"] = reqID
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		meta["aws_error_code"] = apiErr.ErrorCode()
+	}
+
+	code, reason, msg := classify(err, apiErr)
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: meta}}
+	if reqID != "" {
+		details = append(details, &errdetails.RequestInfo{RequestId: reqID, ServingData: "aws"})
+	}
+	if reason == ReasonThrottled {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(throttleRetryDelay)})
+	}
+	return withDetails(status.New(code, msg), details...).Err()
+}
+
+func classify(err error, apiErr smithy.APIError) (codes.Code, string, string) {
+	var (
+		invalidInput  *types.InvalidInputException
+		invalidToken  *types.InvalidNextTokenException
+		notFound      *types.ResourceNotFoundException
+		alreadyExists *types.ResourceAlreadyExistsException
+		inUse         *types.ResourceInUseException
+		limit         *types.LimitExceededException
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded, ReasonDeadlineExceeded, "the request deadline passed before AWS answered"
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled, ReasonCanceled, "the request was cancelled"
+	case errors.As(err, &invalidInput):
+		return codes.InvalidArgument, ReasonAWSInvalidInput, "AWS rejected the input: " + apiMessage(invalidInput)
+	case errors.As(err, &invalidToken):
+		return codes.InvalidArgument, ReasonAWSInvalidNextToken, "AWS rejected the continuation of this listing (its page token expired or no longer applies); restart the listing without page_token"
+	case errors.As(err, &notFound):
+		return codes.NotFound, ReasonResourceNotFound, apiMessage(notFound)
+	case errors.As(err, &alreadyExists):
+		return codes.AlreadyExists, ReasonResourceAlreadyExists, apiMessage(alreadyExists)
+	case errors.As(err, &inUse):
+		return codes.FailedPrecondition, ReasonResourceInUse, apiMessage(inUse)
+	case errors.As(err, &limit):
+		return codes.ResourceExhausted, ReasonLimitExceeded, apiMessage(limit)
+	case apiErr != nil && isThrottle(apiErr.ErrorCode()):
+		return codes.Unavailable, ReasonThrottled, "AWS is throttling requests and the retries were exhausted; retry after the delay in RetryInfo"
+	case IsUnreachable(err):
+		return codes.Unavailable, ReasonUpstreamUnavailable, "AWS Forecast is unreachable; retry later"
+	case isServerSide(err):
+		return codes.Unavailable, ReasonUpstreamUnavailable, "AWS Forecast answered with a server error; retry later"
+	}
+	return codes.Internal, ReasonInternal, "internal error while calling AWS Forecast"
+}
+
+func isThrottle(code string) bool {
+	_, ok := retry.DefaultThrottleErrorCodes[code]
+	return ok
+}
+
+// IsUnreachable reports whether err means AWS could not be reached at all
+// (connection refused or reset, DNS, TLS), as opposed to an AWS answer.
+func IsUnreachable(err error) bool {
+	var sendErr *smithyhttp.RequestSendError
+	var opErr *net.OpError
+	return errors.As(err, &sendErr) || errors.As(err, &opErr)
+}
+
+func isServerSide(err error) bool {
+	var respErr *smithyhttp.ResponseError
+	return errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500
+}
+
+func apiMessage(e smithy.APIError) string {
+	if e == nil {
+		return ""
+	}
+	if m := e.ErrorMessage(); m != "" {
+		return m
+	}
+	return e.ErrorCode()
+}
+
+// withDetails adds details, keeping the bare status if marshalling ever
+// fails (it cannot for these well-known messages).
+func withDetails(st *status.Status, details ...protoadapt.MessageV1) *status.Status {
+	if s, err := st.WithDetails(details...); err == nil {
+		return s
+	}
+	return st
+}

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
+
+	"github.com/forecastgw/forecast-gateway/internal/filter"
+	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
+)
+
+// listRequest is what every generated List*Request has in common.
+type listRequest interface {
+	GetPageSize() int32
+	GetPageToken() string
+	GetFilter() string
+}
+
+// listQuery is a validated list request, ready for the upstream.
+type listQuery struct {
+	pageSize int
+	filters  []types.Filter
+	canon    string  // canonical filter, bound into page tokens
+	upstream *string // AWS NextToken to resume from; nil on the first page
+}
+
+// fetchFunc calls one AWS List page: at most maxResults items, resuming from
+// token. It returns the items and AWS's NextToken (nil at the end).
+type fetchFunc[T any] func(ctx context.Context, filters []types.Filter, maxResults int32, token *string) ([]T, *string, error)
+
+// parseListRequest validates page_size, filter and page_token together, so a
+// client learns every problem at once, and before any upstream call.
+func (s *ForecastJobServer) parseListRequest(method string, fields []filter.Field, r listRequest) (listQuery, error) {
+	var q listQuery
+	var vs []fieldViolation
+	size, sizeVs := effectivePageSize(r.GetPageSize())
+	q.pageSize = size
+	vs = append(vs, sizeVs...)
+
+	f, err := filter.Parse(r.GetFilter(), fields)
+	if err != nil {
+		vs = append(vs, fieldViolation{"filter", err.Error()})
+	} else {
+		q.canon = f.Canonical()
+		q.filters = awsFilters(f)
+	}
+
+	tokenBad := false
+	if tok := r.GetPageToken(); tok != "" && err == nil {
+		upstream, terr := s.tokens.Open(tok, method, q.canon)
+		if terr != nil {
+			tokenBad = true
+			vs = append(vs, fieldViolation{"page_token", pageTokenProblem(terr)})
+		} else {
+			q.upstream = aws.String(upstream)
+		}
+	}
+	if len(vs) > 0 {
+		reason := ReasonInvalidArgument
+		if tokenBad && len(vs) == 1 {
+			reason = ReasonInvalidPageToken
+		}
+		return q, invalidArgument(reason, vs...)
+	}
+	return q, nil
+}
+
+// pageTokenProblem says what is wrong with a page token in words a client can
+// act on; the codec's errors never contain the upstream token or key bytes.
+func pageTokenProblem(err error) string {
+	switch {
+	case errors.Is(err, pagetoken.ErrExpired):
+		return err.Error() + "; restart the listing without page_token (rule: expired)"
+	case errors.Is(err, pagetoken.ErrWrongFilter):
+		return err.Error() + "; send the same filter as the call that returned the token (rule: filter_mismatch)"
+	case errors.Is(err, pagetoken.ErrWrongMethod):
+		return err.Error() + " (rule: method_mismatch)"
+	case errors.Is(err, pagetoken.ErrUnknownKey):
+		return err.Error() + " (rule: foreign)"
+	case errors.Is(err, pagetoken.ErrTampered):
+		return err.Error() + " (rule: tampered)"
+	default:
+		return err.Error() + " (rule: malformed)"
+	}
+}
+
+func awsFilters(f filter.Filter) []types.Filter {
+	if len(f.Terms) == 0 {
+		return nil
+	}
+	out := make([]types.Filter, len(f.Terms))
+	for i, t := range f.Terms {
+		cond := types.FilterConditionStringIs
+		if t.Negated {
+			cond = types.FilterConditionStringIsNot
+		}
+		out[i] = types.Filter{Key: aws.String(t.AWSKey), Value: aws.String(t.Value), Condition: cond}
+	}
+	return out
+}
+
+// collectPage fills one client page from AWS. It asks AWS for exactly what
+// the page still needs (at most 100 a call), so a page costs at most
+// ceil(page_size/100) upstream calls and no AWS page is ever fetched twice:
+// the AWS NextToken after the last item returned is what the client's
+// next_page_token carries. AWS may return short pages; the call budget still
+// holds, and the client page is then shorter (AIP-158 allows that).
+func collectPage[T any](ctx context.Context, s *ForecastJobServer, method string, q listQuery, fetch fetchFunc[T]) ([]T, string, error) {
+	budget := (q.pageSize + awsMaxResults - 1) / awsMaxResults
+	items := make([]T, 0, min(q.pageSize, awsMaxResults))
+	token := q.upstream
+	for call := 0; call < budget && len(items) < q.pageSize; call++ {
+		want := min(q.pageSize-len(items), awsMaxResults)
+		got, next, err := fetch(ctx, q.filters, int32(want), token)
+		if err != nil {
+			return nil, "", upstreamError(method, err)
+		}
+		items = append(items, got...)
+		token = next
+		if token == nil || *token == "" {
+			return items, "", nil
+		}
+	}
+	next, err := s.tokens.Seal(method, q.canon, *token)
+	if err != nil {
+		s.log.Error("sealing page token failed", "method", method, "error", err)
+		return nil, "", internalError()
+	}
+	return items, next, nil
+}
