@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/forecast"
+	"github.com/aws/smithy-go"
+)
+
+var addrRE = regexp.MustCompile(`msg="forecast emulator listening" addr=(\S+)`)
+
+// waitAddr reads log lines until the listen address appears.
+func waitAddr(t *testing.T, r io.Reader) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	select {
+	case a := <-found:
+		return a
+	case <-time.After(30 * time.Second):
+		t.Fatal("no listen address logged")
+		return ""
+	}
+}
+
+func sdk(addr string) *forecast.Client {
+	return forecast.NewFromConfig(aws.Config{
+		Region:       "eu-west-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		BaseEndpoint: aws.String("http://" + addr),
+	}, func(o *forecast.Options) { o.RetryMaxAttempts = 1 })
+}
+
+// TestRunWiresFlags runs the command in-process: flags reach the emulator
+// (region, fixture sizes, faults) and it stops when the context ends.
+func TestRunWiresFlags(t *testing.T) {
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--region", "eu-west-1", "--predictors", "2", "--backtest-jobs-per-predictor", "3",
+			"--fault", "op=ListForecastExportJobs,kind=throttle,count=1"}, pw)
+		pw.Close()
+	}()
+	addr := waitAddr(t, pr)
+	c := sdk(addr)
+	out, err := c.ListPredictorBacktestExportJobs(context.Background(), &forecast.ListPredictorBacktestExportJobsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(out.PredictorBacktestExportJobs); n != 6 || out.NextToken != nil {
+		t.Fatalf("%d jobs, want 6 and no NextToken", n)
+	}
+	if arn := *out.PredictorBacktestExportJobs[0].PredictorBacktestExportJobArn; arn[:29] != "arn:aws:forecast:eu-west-1:12" {
+		t.Fatalf("region flag ignored: %s", arn)
+	}
+	_, err = c.ListForecastExportJobs(context.Background(), &forecast.ListForecastExportJobsInput{})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" {
+		t.Fatalf("fault flag ignored: %v", err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop")
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--fault", "kind=nope"},
+		{"--log-level", "loud"},
+		{"--nope"},
+		{"extra"},
+	} {
+		if err := run(context.Background(), args, io.Discard); err == nil {
+			t.Errorf("run(%q) succeeded", args)
+		}
+	}
+}
+
+// TestBinary builds the real binary, starts it on port 0, finds the port
+// in its log, calls it with the SDK and stops it with SIGINT.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	bin := filepath.Join(t.TempDir(), "forecast-emulator")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--datasets", "1", "--import-jobs-per-dataset", "2")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := waitAddr(t, stderr)
+	out, err := sdk(addr).ListDatasetImportJobs(context.Background(), &forecast.ListDatasetImportJobsInput{})
+	if err != nil || len(out.DatasetImportJobs) != 2 {
+		t.Fatalf("%v %v", err, out)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("exit after SIGINT: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no graceful exit on SIGINT")
+	}
+}
