@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
@@ -41,7 +42,7 @@ func (s *ForecastJobServer) parseListRequest(method string, fields []filter.Fiel
 
 	f, err := filter.Parse(r.GetFilter(), fields)
 	if err != nil {
-		vs = append(vs, fieldViolation{"filter", err.Error()})
+		vs = append(vs, fieldViolation{"filter", filterProblem(err)})
 	} else {
 		q.canon = f.Canonical()
 		q.filters = awsFilters(f)
@@ -68,22 +69,38 @@ func (s *ForecastJobServer) parseListRequest(method string, fields []filter.Fiel
 }
 
 // pageTokenProblem says what is wrong with a page token in words a client can
-// act on; the codec's errors never contain the upstream token or key bytes.
+// act on (the codec's messages carry the advice and never the upstream token
+// or key bytes), plus the rule that broke.
 func pageTokenProblem(err error) string {
+	msg := err.Error()
+	var pe *pagetoken.Error
+	if errors.As(err, &pe) {
+		msg = pe.Msg
+	}
+	rule := "malformed"
 	switch {
 	case errors.Is(err, pagetoken.ErrExpired):
-		return err.Error() + "; restart the listing without page_token (rule: expired)"
+		rule = "expired"
 	case errors.Is(err, pagetoken.ErrWrongFilter):
-		return err.Error() + "; send the same filter as the call that returned the token (rule: filter_mismatch)"
+		rule = "filter_mismatch"
 	case errors.Is(err, pagetoken.ErrWrongMethod):
-		return err.Error() + " (rule: method_mismatch)"
+		rule = "method_mismatch"
 	case errors.Is(err, pagetoken.ErrUnknownKey):
-		return err.Error() + " (rule: foreign)"
+		rule = "foreign"
 	case errors.Is(err, pagetoken.ErrTampered):
-		return err.Error() + " (rule: tampered)"
-	default:
-		return err.Error() + " (rule: malformed)"
+		rule = "tampered"
 	}
+	return msg + " (rule: " + rule + ")"
+}
+
+// filterProblem is the parser's message with its position, without the
+// package prefix (the field name already says it is the filter).
+func filterProblem(err error) string {
+	var fe *filter.Error
+	if errors.As(err, &fe) {
+		return fmt.Sprintf("position %d: %s", fe.Pos, fe.Msg)
+	}
+	return err.Error()
 }
 
 func awsFilters(f filter.Filter) []types.Filter {
