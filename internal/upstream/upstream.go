@@ -5,8 +5,10 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -42,7 +44,9 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 	if o.MaxIdleConnsPerHost <= 0 {
 		o.MaxIdleConnsPerHost = 256
 	}
-	httpClient := awshttp.NewBuildableClient().
+	// A BuildableClient so the config loader can apply AWS_CA_BUNDLE; its
+	// transport is then wrapped (see bufferedBodyTransport).
+	buildable := awshttp.NewBuildableClient().
 		WithTimeout(0). // per-call deadlines come from each request's context
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 5 * time.Second }).
 		WithTransportOptions(func(tr *http.Transport) {
@@ -52,7 +56,7 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 		})
 
 	opts := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient),
+		config.WithHTTPClient(buildable),
 		config.WithRetryMaxAttempts(o.RetryMaxAttempts),
 	}
 	if o.Region != "" {
@@ -74,8 +78,39 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 		return nil, fmt.Errorf("upstream: no AWS region: pass --region or set AWS_REGION")
 	}
 	return forecast.NewFromConfig(cfg, func(fo *forecast.Options) {
+		if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+			fo.HTTPClient = &http.Client{Transport: bufferedBodyTransport{bc.GetTransport()}}
+		}
 		if o.EndpointURL != "" {
 			fo.BaseEndpoint = aws.String(o.EndpointURL)
 		}
 	}), nil
 }
+
+// bufferedBodyTransport hands net/http every request body as an in-memory
+// reader with GetBody set. With the SDK's own seekable body stream, under
+// load net/http sometimes closes a keep-alive connection while the response
+// is still being read ("use of closed network connection"); the SDK then
+// retries (it treats net.ErrClosed as retryable since aws-sdk-go-v2#2949),
+// so the same AWS page is fetched twice and the caller waits for a backoff.
+// Forecast request bodies are small JSON documents, so the copy is cheap.
+type bufferedBodyTransport struct{ next *http.Transport }
+
+func (t bufferedBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody || r.GetBody != nil {
+		return t.next.RoundTrip(r)
+	}
+	b, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r2 := r.Clone(r.Context())
+	r2.ContentLength = int64(len(b))
+	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r2.Body, _ = r2.GetBody()
+	return t.next.RoundTrip(r2)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the pool.
+func (t bufferedBodyTransport) CloseIdleConnections() { t.next.CloseIdleConnections() }
