@@ -346,6 +346,12 @@ func (c *Codec) Open(token, method, filter string) (string, error) {
 	if len(token) < enc.EncodedLen(minRawLen) {
 		return "", newErr(ErrMalformed, "page token is truncated; use the next_page_token of a previous response unchanged")
 	}
+	// encoding/base64 skips '\r' and '\n' even in Strict mode, so without
+	// this check a token with line breaks inserted would still open: a
+	// string this service never issued. Only the URL-safe alphabet is valid.
+	if !isURLSafeBase64(token) {
+		return "", newErr(ErrMalformed, "page token is not valid; use the next_page_token of a previous response unchanged")
+	}
 	b := bufPool.Get().(*openBuf)
 	defer bufPool.Put(b)
 	txt := b.txt[:copy(b.txt[:], token)]
@@ -383,4 +389,14 @@ func (c *Codec) Open(token, method, filter string) (string, error) {
 			time.Unix(exp, 0).UTC().Format(time.RFC3339))
 	}
 	return string(p[fixedPlain:]), nil
+}
+
+func isURLSafeBase64(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
