@@ -49,12 +49,14 @@ func (s *ForecastJobServer) parseListRequest(method string, fields []filter.Fiel
 	}
 
 	tokenBad := false
-	if tok := r.GetPageToken(); tok != "" && err == nil {
+	if tok := r.GetPageToken(); tok != "" {
 		upstream, terr := s.tokens.Open(tok, method, q.canon)
-		if terr != nil {
+		// With an unparsable filter there is nothing to bind the token to,
+		// so only its other faults (malformed, foreign, expired...) count.
+		if terr != nil && (err == nil || !errors.Is(terr, pagetoken.ErrWrongFilter)) {
 			tokenBad = true
 			vs = append(vs, fieldViolation{"page_token", pageTokenProblem(terr)})
-		} else {
+		} else if terr == nil {
 			q.upstream = aws.String(upstream)
 		}
 	}
