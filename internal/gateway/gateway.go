@@ -113,6 +113,7 @@ type Gateway struct {
 	httpServer *http.Server
 	restConn   *grpc.ClientConn
 	health     *health.Server
+	draining   chan struct{} // closed when Shutdown starts; ends health Watch streams
 	grpcLis    net.Listener
 	httpLis    net.Listener
 	memLis     *bufconn.Listener
@@ -147,7 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 
-	g := &Gateway{log: cfg.Logger, health: health.NewServer()}
+	g := &Gateway{log: cfg.Logger, health: health.NewServer(), draining: make(chan struct{})}
 	interceptors := append([]grpc.UnaryServerInterceptor{recoverUnary(cfg.Logger), logUnary(cfg.Logger)}, cfg.ExtraUnaryInterceptors...)
 	g.grpcServer = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(interceptors...),
@@ -158,7 +159,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		grpc.ConnectionTimeout(lim.ReadHeaderTimeout),
 	)
 	gatewayv1.RegisterForecastJobServiceServer(g.grpcServer, svc)
-	healthpb.RegisterHealthServer(g.grpcServer, g.health)
+	healthpb.RegisterHealthServer(g.grpcServer, drainingHealth{Server: g.health, draining: g.draining})
 	reflection.Register(g.grpcServer)
 
 	// Health starts NOT_SERVING and flips after the first probe, so nothing
@@ -198,6 +199,10 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		// path ({arn=**}) and this mode decodes it after routing, so the ARN
 		// works percent-encoded as one segment (%2F, %3A) and also raw.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllCharacters),
+		// Without this, {arn=**} also matches zero segments, and the
+		// describe route (registered later, tried first) swallows
+		// GET /v1/predictor-backtest-export-jobs, the list route.
+		runtime.WithStrictDeepWildcardMatching(),
 	)
 	if err := gatewayv1.RegisterForecastJobServiceHandler(ctx, restMux, g.restConn); err != nil {
 		g.restConn.Close()
@@ -207,7 +212,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
-	mux.Handle("/", limitBody(lim.MaxBodyBytes, restMux))
+	mux.Handle("/", requireUTF8(limitBody(lim.MaxBodyBytes, restMux)))
 	g.httpServer = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
@@ -249,7 +254,12 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.shutdown.Do(func() {
 		g.stopProbe()
 		g.health.Shutdown() // every service NOT_SERVING, and stays so
+		close(g.draining)   // Watch streams end, so they cannot hold GracefulStop
 		g.log.Info("gateway draining")
+		// Refuse new gRPC connections now: GracefulStop only runs once the
+		// REST side has drained (REST calls need the gRPC server), and the
+		// listener must not keep accepting for that long.
+		_ = g.grpcLis.Close()
 
 		if e := g.httpServer.Shutdown(ctx); e != nil {
 			err = e

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/code"
@@ -75,9 +77,57 @@ func writeStatus(w http.ResponseWriter, st *status.Status, httpCode int) {
 func restErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
 	st := status.Convert(err)
 	if st.Code() == codes.InvalidArgument && len(st.Details()) == 0 {
-		st = badRequest(st.Message(), "", st.Message())
+		st = badRequest(st.Message(), parsedField(st.Message()), st.Message())
 	}
 	writeStatus(w, st, 0)
+}
+
+// parsedField names the field of a grpc-gateway parsing error
+// (`parsing field "page_size": strconv.ParseInt: ...`), or "".
+func parsedField(msg string) string {
+	rest, ok := strings.CutPrefix(msg, `parsing field "`)
+	if !ok {
+		return ""
+	}
+	field, _, _ := strings.Cut(rest, `"`)
+	return field
+}
+
+// requireUTF8 answers 400 for a query parameter or path that is not valid
+// UTF-8 once decoded: proto strings must be UTF-8, and grpc-gateway would
+// otherwise fail to marshal the request and answer 500.
+func requireUTF8(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bad := func(field string) {
+			msg := "invalid request: " + field + ": must be valid UTF-8 (rule: utf8)"
+			writeStatus(w, badRequest(msg, field, "must be valid UTF-8 (rule: utf8)"), 0)
+		}
+		if !utf8.ValidString(r.URL.Path) {
+			field := "path"
+			if strings.HasPrefix(r.URL.Path, "/v1/predictor-backtest-export-jobs/") {
+				field = "predictor_backtest_export_job_arn"
+			}
+			bad(field)
+			return
+		}
+		if q := r.URL.RawQuery; !strings.Contains(q, "%") && utf8.ValidString(q) {
+			next.ServeHTTP(w, r) // nothing escaped: decoding cannot make it invalid
+			return
+		}
+		for k, vs := range r.URL.Query() {
+			if !utf8.ValidString(k) {
+				bad("query")
+				return
+			}
+			for _, v := range vs {
+				if !utf8.ValidString(v) {
+					bad(k)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func badRequest(msg, field, description string) *status.Status {
