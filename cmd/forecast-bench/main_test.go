@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs the whole bench in one process with tiny durations and a
+// small fixture: it must finish without errors and produce plausible,
+// non-zero figures. It asserts nothing about speed.
+func TestSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	jsonPath := filepath.Join(t.TempDir(), "bench.json")
+	var out, log bytes.Buffer
+	err := run(ctx, []string{
+		"--procs", "1", "--duration", "60ms", "--high-duration", "60ms", "--warmup", "10ms", "--rounds", "1",
+		"--concurrency", "1,4", "--predictors", "3", "--jobs-per-predictor", "50", "--page-sizes", "10,1000",
+		"--json", jsonPath,
+	}, &out, &log)
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, log.String(), out.String())
+	}
+	for _, want := range []string{"Describe", "List, one page of 100 jobs", "Upstream efficiency", "Targets", "errors: 0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Paths) != 7 {
+		t.Fatalf("%d path results, want 7", len(res.Paths))
+	}
+	for _, p := range res.Paths {
+		if p.Errors != 0 || p.Calls == 0 || p.P50us <= 0 || p.P99us < p.P50us || p.RPS[1] <= 0 || p.RPS[4] <= 0 {
+			t.Errorf("implausible %s %s: %+v", p.Path, p.Op, p)
+		}
+		if p.Path != pathDirect && p.GatewayAllocs <= 0 {
+			t.Errorf("%s %s: no allocations counted in the gateway", p.Path, p.Op)
+		}
+	}
+	for _, e := range res.Efficiency {
+		if e.Total != 150 || e.Jobs != 150 || e.UpstreamCalls < int64(e.Ideal) || e.Problem != "" {
+			t.Errorf("upstream efficiency at page size %d: %+v", e.PageSize, e)
+		}
+	}
+	if res.GatewayRSS <= 0 {
+		if _, err := os.Stat("/proc/self/status"); err == nil {
+			t.Errorf("no gateway RSS")
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"--concurrency", "8,64"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.conc; len(got) != 3 || got[0] != 1 || got[2] != 64 {
+		t.Errorf("concurrency %v: latency level 1 must come first", got)
+	}
+	for _, bad := range [][]string{{"--procs", "4"}, {"--rounds", "0"}, {"--concurrency", "0"}, {"extra"}} {
+		if _, err := parseFlags(bad, &bytes.Buffer{}); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
+}

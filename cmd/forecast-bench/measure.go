@@ -1,0 +1,524 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/forecast"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+	"github.com/forecastgw/forecast-gateway/internal/upstream"
+)
+
+// callFunc makes one call and checks its answer.
+type callFunc func(ctx context.Context) error
+
+// clients are the four ways of reaching a job, all in the bench process.
+type clients struct {
+	sdk      *forecast.Client
+	grpcConn *grpc.ClientConn
+	gw       gatewayv1.ForecastJobServiceClient
+	noopConn *grpc.ClientConn
+	noop     healthpb.HealthClient
+	http     *http.Client
+	debug    *http.Client
+	restBase string
+	st       *stack
+}
+
+// grpcDialOptions are the client settings of both gRPC paths, (2) and (4).
+func grpcDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+}
+
+func newClients(ctx context.Context, st *stack) (*clients, error) {
+	c := &clients{st: st, restBase: "http://" + st.gw.HTTP}
+	var err error
+	// The same SDK client construction the gateway itself uses, so (1) and
+	// the gateway's upstream hop are configured alike.
+	if c.sdk, err = upstream.NewForecastClient(ctx, upstream.Options{Emulator: true, EndpointURL: st.emu.URL, Region: st.emu.Region}); err != nil {
+		return nil, err
+	}
+	if c.grpcConn, err = grpc.NewClient(st.gw.GRPC, grpcDialOptions()...); err != nil {
+		return nil, err
+	}
+	c.gw = gatewayv1.NewForecastJobServiceClient(c.grpcConn)
+	if c.noopConn, err = grpc.NewClient(st.gw.Noop, grpcDialOptions()...); err != nil {
+		return nil, err
+	}
+	c.noop = healthpb.NewHealthClient(c.noopConn)
+	c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}
+	c.debug = &http.Client{Timeout: 2 * time.Minute}
+	return c, nil
+}
+
+func (c *clients) close() {
+	_ = c.grpcConn.Close()
+	_ = c.noopConn.Close()
+	c.http.CloseIdleConnections()
+	type idleCloser interface{ CloseIdleConnections() }
+	if ic, ok := c.sdk.Options().HTTPClient.(idleCloser); ok {
+		ic.CloseIdleConnections()
+	}
+}
+
+// gatewayMem reads the gateway process's counters.
+func (c *clients) gatewayMem(ctx context.Context) (memSnap, error) {
+	var m memSnap
+	err := c.getJSON(ctx, c.st.gw.Debug+"/memstats", &m)
+	return m, err
+}
+
+func (c *clients) getJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.debug.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func (c *clients) control(ctx context.Context, method, path string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.st.emu.Control+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.debug.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	return strconv.ParseInt(string(b), 10, 64)
+}
+
+// Path and operation names, in table order.
+const (
+	pathDirect = "direct"
+	pathGRPC   = "grpc"
+	pathREST   = "rest"
+	pathNoop   = "noop"
+
+	opDescribe = "describe"
+	opList     = "list100"
+)
+
+var pathLabels = map[string]string{
+	pathDirect: "(1) aws-sdk-go-v2 -> emulator",
+	pathGRPC:   "(2) gRPC -> gateway -> emulator",
+	pathREST:   "(3) REST -> gateway -> emulator",
+	pathNoop:   "(4) no-op gRPC (floor)",
+}
+
+const listPageSize = 100
+
+// restDescribe and restList are what a REST client decodes.
+type restDescribe struct {
+	Arn    string `json:"predictor_backtest_export_job_arn"`
+	Status string `json:"status"`
+}
+
+type restList struct {
+	Jobs []struct {
+		Arn    string `json:"predictor_backtest_export_job_arn"`
+		Status string `json:"status"`
+	} `json:"predictor_backtest_export_jobs"`
+	NextPageToken string `json:"next_page_token"`
+}
+
+// caller builds the call of one path and operation.
+func (c *clients) caller(path, op, arn string) callFunc {
+	switch path + "/" + op {
+	case pathDirect + "/" + opDescribe:
+		in := &forecast.DescribePredictorBacktestExportJobInput{PredictorBacktestExportJobArn: aws.String(arn)}
+		return func(ctx context.Context) error {
+			out, err := c.sdk.DescribePredictorBacktestExportJob(ctx, in)
+			if err != nil {
+				return err
+			}
+			return checkArn(aws.ToString(out.PredictorBacktestExportJobArn), arn)
+		}
+	case pathDirect + "/" + opList:
+		in := &forecast.ListPredictorBacktestExportJobsInput{MaxResults: aws.Int32(listPageSize)}
+		return func(ctx context.Context) error {
+			out, err := c.sdk.ListPredictorBacktestExportJobs(ctx, in)
+			if err != nil {
+				return err
+			}
+			return checkLen(len(out.PredictorBacktestExportJobs), out.NextToken != nil)
+		}
+	case pathGRPC + "/" + opDescribe:
+		return func(ctx context.Context) error {
+			out, err := c.gw.DescribePredictorBacktestExportJob(ctx, &gatewayv1.DescribePredictorBacktestExportJobRequest{PredictorBacktestExportJobArn: arn})
+			if err != nil {
+				return err
+			}
+			return checkArn(out.GetPredictorBacktestExportJobArn(), arn)
+		}
+	case pathGRPC + "/" + opList:
+		return func(ctx context.Context) error {
+			out, err := c.gw.ListPredictorBacktestExportJobs(ctx, &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: listPageSize})
+			if err != nil {
+				return err
+			}
+			return checkLen(len(out.GetPredictorBacktestExportJobs()), out.GetNextPageToken() != "")
+		}
+	case pathREST + "/" + opDescribe:
+		u := c.restBase + "/v1/predictor-backtest-export-jobs/" + url.PathEscape(arn)
+		return func(ctx context.Context) error {
+			var out restDescribe
+			if err := c.restGet(ctx, u, &out); err != nil {
+				return err
+			}
+			return checkArn(out.Arn, arn)
+		}
+	case pathREST + "/" + opList:
+		u := c.restBase + "/v1/predictor-backtest-export-jobs?page_size=" + strconv.Itoa(listPageSize)
+		return func(ctx context.Context) error {
+			var out restList
+			if err := c.restGet(ctx, u, &out); err != nil {
+				return err
+			}
+			return checkLen(len(out.Jobs), out.NextPageToken != "")
+		}
+	case pathNoop + "/" + opDescribe, pathNoop + "/" + opList:
+		return func(ctx context.Context) error {
+			out, err := c.noop.Check(ctx, &healthpb.HealthCheckRequest{})
+			if err != nil {
+				return err
+			}
+			if out.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+				return fmt.Errorf("no-op server answered %v", out.GetStatus())
+			}
+			return nil
+		}
+	}
+	panic("unknown path/op " + path + "/" + op)
+}
+
+func (c *clients) restGet(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %s: %s", u, resp.Status, b)
+	}
+	err = json.NewDecoder(resp.Body).Decode(v)
+	_, _ = io.Copy(io.Discard, resp.Body) // let the connection be reused
+	return err
+}
+
+func checkArn(got, want string) error {
+	if got != want {
+		return fmt.Errorf("answer for %q, want %q", got, want)
+	}
+	return nil
+}
+
+func checkLen(n int, more bool) error {
+	if n != listPageSize || !more {
+		return fmt.Errorf("page of %d jobs (more: %v), want %d and more", n, more, listPageSize)
+	}
+	return nil
+}
+
+// phase is the outcome of running one callFunc for a while.
+type phase struct {
+	calls, errors int64
+	elapsed       time.Duration
+	lats          []time.Duration // every call's latency
+	firstErr      error
+}
+
+// runPhase calls fn from conc goroutines until d has passed (and at least
+// minCalls calls were made in all).
+func runPhase(ctx context.Context, fn callFunc, conc int, d time.Duration, minCalls int64) phase {
+	var (
+		calls, errs atomic.Int64
+		mu          sync.Mutex
+		p           phase
+		wg          sync.WaitGroup
+	)
+	lats := make([][]time.Duration, conc)
+	start := time.Now()
+	deadline := start.Add(d)
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil && (time.Now().Before(deadline) || calls.Load() < minCalls) {
+				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				t0 := time.Now()
+				err := fn(cctx)
+				lat := time.Since(t0)
+				cancel()
+				calls.Add(1)
+				local = append(local, lat)
+				if err != nil {
+					errs.Add(1)
+					mu.Lock()
+					if p.firstErr == nil {
+						p.firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+			lats[w] = local
+		}()
+	}
+	wg.Wait()
+	p.elapsed = time.Since(start)
+	p.calls, p.errors = calls.Load(), errs.Load()
+	for _, l := range lats {
+		p.lats = append(p.lats, l...)
+	}
+	return p
+}
+
+// pathResult is everything measured for one path and operation.
+type pathResult struct {
+	Path   string `json:"path"`
+	Op     string `json:"op"`
+	Label  string `json:"label"`
+	Calls  int64  `json:"calls"`
+	Errors int64  `json:"errors"`
+
+	P50us float64 `json:"p50_us"` // at concurrency 1
+	P99us float64 `json:"p99_us"`
+	// Throughput (calls/s) by concurrency level.
+	RPS map[int]float64 `json:"rps"`
+	// P99 by concurrency level (µs), for the record.
+	P99usAt map[int]float64 `json:"p99_us_at"`
+
+	// Per call at concurrency 1, in the gateway process (the no-op server
+	// lives there too) and in the bench (client) process.
+	GatewayAllocs float64 `json:"gateway_allocs_per_call"`
+	GatewayBytes  float64 `json:"gateway_bytes_per_call"`
+	ClientAllocs  float64 `json:"client_allocs_per_call"`
+	ClientBytes   float64 `json:"client_bytes_per_call"`
+
+	FirstError string `json:"first_error,omitempty"`
+
+	c1Lats []time.Duration
+	atLats map[int][]time.Duration
+	c1Time time.Duration
+	c1N    int64
+	gwMall uint64
+	gwByte uint64
+	clMall uint64
+	clByte uint64
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted)) + 0.5)
+	i = min(max(i-1, 0), len(sorted)-1)
+	return sorted[i]
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// measure runs every (path, op) for cfg.rounds interleaved rounds: in each
+// round every path runs its phases back to back, the starting path rotating,
+// so drift on a shared machine falls on all paths alike.
+func measure(ctx context.Context, cfg config, c *clients, arn string, log io.Writer) ([]*pathResult, error) {
+	type job struct {
+		path, op string
+		fn       callFunc
+		res      *pathResult
+	}
+	var jobs []*job
+	for _, op := range []string{opDescribe, opList} {
+		for _, path := range []string{pathDirect, pathGRPC, pathREST} {
+			jobs = append(jobs, &job{path: path, op: op, fn: c.caller(path, op, arn)})
+		}
+	}
+	// The floor does not depend on the operation: measured once.
+	jobs = append(jobs, &job{path: pathNoop, op: "noop", fn: c.caller(pathNoop, opDescribe, arn)})
+	for _, j := range jobs {
+		j.res = &pathResult{Path: j.path, Op: j.op, Label: pathLabels[j.path], RPS: map[int]float64{}, P99usAt: map[int]float64{}, atLats: map[int][]time.Duration{}}
+		// Warm up connections, pools and caches on every path.
+		w := runPhase(ctx, j.fn, slices.Max(cfg.conc), cfg.warmup, int64(slices.Max(cfg.conc)))
+		if w.errors > 0 {
+			// Measured anyway: the errors are counted and reported.
+			fmt.Fprintf(log, "%s %s warm-up: %d errors, first: %v\n", j.path, j.op, w.errors, w.firstErr)
+		}
+	}
+	callsAt := map[*job]map[int]int64{}
+	timeAt := map[*job]map[int]time.Duration{}
+	for _, j := range jobs {
+		callsAt[j], timeAt[j] = map[int]int64{}, map[int]time.Duration{}
+	}
+	perRound := func(d time.Duration) time.Duration { return d / time.Duration(cfg.rounds) }
+	for round := range cfg.rounds {
+		fmt.Fprintf(log, "round %d/%d\n", round+1, cfg.rounds)
+		for k := range jobs {
+			j := jobs[(k+round)%len(jobs)]
+			for _, conc := range cfg.conc {
+				d := perRound(cfg.highDuration)
+				if conc == 1 {
+					d = perRound(cfg.duration)
+				}
+				runtime.GC()
+				var before, after memSnap
+				var err error
+				if conc == 1 {
+					if before, err = c.gatewayMem(ctx); err != nil {
+						return nil, err
+					}
+				}
+				var cb, ca runtime.MemStats
+				runtime.ReadMemStats(&cb)
+				p := runPhase(ctx, j.fn, conc, d, int64(conc))
+				runtime.ReadMemStats(&ca)
+				if conc == 1 {
+					if after, err = c.gatewayMem(ctx); err != nil {
+						return nil, err
+					}
+					r := j.res
+					r.c1Lats = append(r.c1Lats, p.lats...)
+					r.c1N += p.calls
+					r.c1Time += p.elapsed
+					r.gwMall += after.Mallocs - before.Mallocs
+					r.gwByte += after.TotalAlloc - before.TotalAlloc
+					r.clMall += ca.Mallocs - cb.Mallocs
+					r.clByte += ca.TotalAlloc - cb.TotalAlloc
+				}
+				j.res.atLats[conc] = append(j.res.atLats[conc], p.lats...)
+				callsAt[j][conc] += p.calls
+				timeAt[j][conc] += p.elapsed
+				j.res.Calls += p.calls
+				j.res.Errors += p.errors
+				if p.firstErr != nil && j.res.FirstError == "" {
+					j.res.FirstError = p.firstErr.Error()
+				}
+			}
+		}
+	}
+	var out []*pathResult
+	for _, j := range jobs {
+		r := j.res
+		slices.Sort(r.c1Lats)
+		r.P50us, r.P99us = us(percentile(r.c1Lats, 0.50)), us(percentile(r.c1Lats, 0.99))
+		for _, conc := range cfg.conc {
+			if t := timeAt[j][conc]; t > 0 {
+				r.RPS[conc] = float64(callsAt[j][conc]) / t.Seconds()
+			}
+			l := r.atLats[conc]
+			slices.Sort(l)
+			r.P99usAt[conc] = us(percentile(l, 0.99))
+		}
+		if r.c1N > 0 {
+			n := float64(r.c1N)
+			r.GatewayAllocs, r.GatewayBytes = float64(r.gwMall)/n, float64(r.gwByte)/n
+			r.ClientAllocs, r.ClientBytes = float64(r.clMall)/n, float64(r.clByte)/n
+		}
+		if r.Path == pathDirect {
+			// The gateway process is idle on this path.
+			r.GatewayAllocs, r.GatewayBytes = 0, 0
+		}
+		r.c1Lats, r.atLats = nil, nil
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// efficiency is the upstream cost of listing every job at one page size.
+type efficiency struct {
+	PageSize      int   `json:"page_size"`
+	Jobs          int   `json:"jobs"`
+	ClientCalls   int   `json:"client_calls"`
+	UpstreamCalls int64 `json:"upstream_calls"`
+	Ideal         int   `json:"ideal"`
+	Total         int64 `json:"total"`
+	// Problem is set when the walk did not list every job exactly once.
+	Problem string `json:"problem,omitempty"`
+}
+
+// listAll lists every backtest job through the gateway (gRPC) at each page
+// size and counts the emulator's List calls.
+func listAll(ctx context.Context, c *clients, pageSizes []int) ([]efficiency, error) {
+	total, err := c.control(ctx, http.MethodGet, "/jobs")
+	if err != nil {
+		return nil, err
+	}
+	var out []efficiency
+	for _, ps := range pageSizes {
+		if _, err := c.control(ctx, http.MethodPost, "/reset"); err != nil {
+			return nil, err
+		}
+		e := efficiency{PageSize: ps, Total: total}
+		tok := ""
+		for {
+			resp, err := c.gw.ListPredictorBacktestExportJobs(ctx, &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: int32(ps), PageToken: tok})
+			if err != nil {
+				return nil, fmt.Errorf("listing at page size %d: %w", ps, err)
+			}
+			e.ClientCalls++
+			e.Jobs += len(resp.GetPredictorBacktestExportJobs())
+			if tok = resp.GetNextPageToken(); tok == "" {
+				break
+			}
+		}
+		if int64(e.Jobs) != total {
+			e.Problem = fmt.Sprintf("listed %d jobs, the emulator has %d", e.Jobs, total)
+		}
+		if e.UpstreamCalls, err = c.control(ctx, http.MethodGet, "/calls?op=ListPredictorBacktestExportJobs"); err != nil {
+			return nil, err
+		}
+		per := min(ps, 100)
+		e.Ideal = int((total + int64(per) - 1) / int64(per))
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// firstJobArn finds a job to describe, directly from the emulator.
+func firstJobArn(ctx context.Context, c *clients) (string, error) {
+	out, err := c.sdk.ListPredictorBacktestExportJobs(ctx, &forecast.ListPredictorBacktestExportJobsInput{MaxResults: aws.Int32(1)})
+	if err != nil {
+		return "", err
+	}
+	if len(out.PredictorBacktestExportJobs) == 0 {
+		return "", errors.New("the emulator has no backtest export jobs")
+	}
+	return aws.ToString(out.PredictorBacktestExportJobs[0].PredictorBacktestExportJobArn), nil
+}
