@@ -1,7 +1,8 @@
 // Package gateway wires the Forecast job service into running servers: gRPC
 // (with health and reflection) and REST/JSON through grpc-gateway. The REST
-// side calls the gRPC server over an in-memory connection, so validation,
-// interceptors and error mapping apply once whatever the transport.
+// side calls the same service value through the gRPC server's own
+// interceptor chain (see intercepted), so validation, interceptors and error
+// mapping apply once whatever the transport.
 package gateway
 
 import (
@@ -16,12 +17,10 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/test/bufconn"
 
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
@@ -111,12 +110,10 @@ type Config struct {
 type Gateway struct {
 	grpcServer *grpc.Server
 	httpServer *http.Server
-	restConn   *grpc.ClientConn
 	health     *health.Server
 	draining   chan struct{} // closed when Shutdown starts; ends health Watch streams
 	grpcLis    net.Listener
 	httpLis    net.Listener
-	memLis     *bufconn.Listener
 	log        *slog.Logger
 
 	stopProbe context.CancelFunc
@@ -151,7 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	g := &Gateway{log: cfg.Logger, health: health.NewServer(), draining: make(chan struct{})}
 	interceptors := append([]grpc.UnaryServerInterceptor{recoverUnary(cfg.Logger), logUnary(cfg.Logger)}, cfg.ExtraUnaryInterceptors...)
 	g.grpcServer = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(interceptors...),
+		grpc.UnaryInterceptor(chainUnary(interceptors)),
 		grpc.MaxRecvMsgSize(lim.MaxRecvMsgBytes),
 		grpc.MaxConcurrentStreams(lim.MaxConcurrentStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: lim.KeepaliveMinTime, PermitWithoutStream: true}),
@@ -179,19 +176,6 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: HTTP listener: %w", err)
 	}
 
-	// REST reaches the gRPC server through an in-memory listener: the same
-	// server, interceptors and limits, without a loopback TCP hop.
-	g.memLis = bufconn.Listen(1 << 20)
-	g.restConn, err = grpc.NewClient("passthrough:///in-memory",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.memLis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
-	)
-	if err != nil {
-		g.grpcLis.Close()
-		g.httpLis.Close()
-		return nil, fmt.Errorf("gateway: in-memory client: %w", err)
-	}
 	restMux := runtime.NewServeMux(
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, restMarshaler),
@@ -204,8 +188,8 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		// GET /v1/predictor-backtest-export-jobs, the list route.
 		runtime.WithStrictDeepWildcardMatching(),
 	)
-	if err := gatewayv1.RegisterForecastJobServiceHandler(ctx, restMux, g.restConn); err != nil {
-		g.restConn.Close()
+	rest := &intercepted{svc: svc, chain: chainUnary(interceptors)}
+	if err := gatewayv1.RegisterForecastJobServiceHandlerServer(ctx, restMux, rest); err != nil {
 		g.grpcLis.Close()
 		g.httpLis.Close()
 		return nil, fmt.Errorf("gateway: REST handlers: %w", err)
@@ -225,9 +209,8 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	probeCtx, cancel := context.WithCancel(context.Background())
 	g.stopProbe = cancel
-	g.wg.Add(4)
+	g.wg.Add(3)
 	go func() { defer g.wg.Done(); _ = g.grpcServer.Serve(g.grpcLis) }()
-	go func() { defer g.wg.Done(); _ = g.grpcServer.Serve(g.memLis) }()
 	go func() {
 		defer g.wg.Done()
 		if err := g.httpServer.Serve(g.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -257,15 +240,14 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		close(g.draining)   // Watch streams end, so they cannot hold GracefulStop
 		g.log.Info("gateway draining")
 		// Refuse new gRPC connections now: GracefulStop only runs once the
-		// REST side has drained (REST calls need the gRPC server), and the
-		// listener must not keep accepting for that long.
+		// REST side has drained, and the listener must not keep accepting
+		// for that long.
 		_ = g.grpcLis.Close()
 
 		if e := g.httpServer.Shutdown(ctx); e != nil {
 			err = e
 			_ = g.httpServer.Close()
 		}
-		_ = g.restConn.Close()
 
 		done := make(chan struct{})
 		go func() { g.grpcServer.GracefulStop(); close(done) }()
