@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/emulator"
+	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/testenv"
 	"github.com/forecastgw/forecast-gateway/server"
 )

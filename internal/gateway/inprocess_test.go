@@ -35,7 +35,9 @@ func TestChainUnaryOrder(t *testing.T) {
 	}
 
 	// An interceptor that answers by itself keeps the call from the service.
-	deny := func(context.Context, any, *grpc.UnaryServerInfo, grpc.UnaryHandler) (any, error) { return nil, errDenied }
+	deny := func(context.Context, any, *grpc.UnaryServerInfo, grpc.UnaryHandler) (any, error) {
+		return nil, errDenied
+	}
 	s = &intercepted{svc: svc, chain: chainUnary([]grpc.UnaryServerInterceptor{deny})}
 	if _, err := s.ListDatasetImportJobs(context.Background(), &gatewayv1.ListDatasetImportJobsRequest{}); !errors.Is(err, errDenied) || svc.calls != 1 {
 		t.Fatalf("err = %v, service calls %d", err, svc.calls)
