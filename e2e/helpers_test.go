@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -36,16 +35,7 @@ func wantGRPCError(t *testing.T, err error, code codes.Code, reason string, fiel
 	if st.Code() != code {
 		t.Fatalf("code = %v, want %v (message %q)", st.Code(), code, st.Message())
 	}
-	var info *errdetails.ErrorInfo
-	var br *errdetails.BadRequest
-	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.ErrorInfo:
-			info = d
-		case *errdetails.BadRequest:
-			br = d
-		}
-	}
+	info, br, _ := relDetails(st)
 	if info == nil || info.GetDomain() != "forecast-gateway" {
 		t.Fatalf("no ErrorInfo with domain forecast-gateway in %v", st.Details())
 	}

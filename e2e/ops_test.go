@@ -249,7 +249,7 @@ func TestErrorMapping(t *testing.T) {
 					t.Errorf("unexpected RetryInfo %v", ri)
 				}
 			}
-			if tc.code == codes.Unavailable && !hasRetryInfo(st.Details()) {
+			if _, _, ri := relDetails(st); tc.code == codes.Unavailable && ri == nil {
 				t.Error("UNAVAILABLE from throttling carries no RetryInfo")
 			}
 			if tc.restCall == nil {
@@ -267,15 +267,6 @@ func TestErrorMapping(t *testing.T) {
 			}
 		})
 	}
-}
-
-func hasRetryInfo(ds []any) bool {
-	for _, d := range ds {
-		if _, ok := d.(*errdetails.RetryInfo); ok {
-			return true
-		}
-	}
-	return false
 }
 
 func statusName(c codes.Code) string {
