@@ -26,10 +26,10 @@ import (
 // restMarshaler writes and reads JSON with the proto field names
 // (snake_case, as AWS's member names) and rejects unknown fields, so a typo
 // in a request body is a 400 instead of a silently dropped field.
-var restMarshaler = &runtime.JSONPb{
+var restMarshaler = restJSON{JSONPb: &runtime.JSONPb{
 	MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
 	UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-}
+}}
 
 // aip193Error is the AIP-193 JSON error body.
 type aip193Error struct {

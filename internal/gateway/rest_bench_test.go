@@ -52,3 +52,15 @@ func BenchmarkRESTErrorRendering(b *testing.B) {
 		writeStatus(w, st, 0)
 	}
 }
+
+// BenchmarkRESTMarshalListPage100Protojson is the same page through plain
+// protojson (what restJSON falls back to), for a side-by-side figure.
+func BenchmarkRESTMarshalListPage100Protojson(b *testing.B) {
+	resp := benchListResponse(100)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := restMarshaler.JSONPb.Marshal(resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
