@@ -14,6 +14,7 @@ package awsrules
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -35,6 +36,11 @@ const (
 	MaxResultsMin   = 1
 	MaxResultsMax   = 100
 	NextTokenMaxLen = 3000
+	LongArnMaxLen   = 300 // LongArn: the what-if forecast ARNs of an export
+	MinLongArns     = 1   // LongArnList
+	MaxLongArns     = 50
+	MaxTagKeys      = 200 // UntagResource TagKeys
+	StringMaxLen    = 256 // TimeZone, TimestampFormat, GeolocationFormat
 )
 
 var (
@@ -45,6 +51,9 @@ var (
 	kmsKeyArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:.*:key/.*$`)
 	tagPattern       = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
 	filterKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9\_]+$`)
+	timeZonePattern  = regexp.MustCompile(`^[a-zA-Z0-9\/\+\-\_]+$`)
+	timestampPattern = regexp.MustCompile(`^[a-zA-Z0-9\-\:\.\,\'\s]+$`)
+	geoFormatPattern = regexp.MustCompile(`^[a-zA-Z0-9_]+$`)
 )
 
 // Rule names are stable identifiers of each violated constraint; the gateway
@@ -165,15 +174,109 @@ var Formats = []string{"CSV", "PARQUET"}
 
 // CheckFormat validates Format; empty means the default (CSV).
 func CheckFormat(s string) *Violation {
+	if s == "" || slices.Contains(Formats, s) {
+		return nil
+	}
+	return violation(RuleEnum, "must be one of CSV, PARQUET, got %q", s)
+}
+
+// ImportModes are the dataset import modes AWS accepts; the first is AWS's
+// default.
+var ImportModes = []string{"FULL", "INCREMENTAL"}
+
+// CheckImportMode validates ImportMode; empty means the default (FULL).
+func CheckImportMode(s string) *Violation {
+	if s == "" || slices.Contains(ImportModes, s) {
+		return nil
+	}
+	return violation(RuleEnum, "must be one of FULL, INCREMENTAL, got %q", s)
+}
+
+// GeolocationFormats are the geolocation formats the reference documents.
+var GeolocationFormats = []string{"LAT_LONG", "CC_POSTALCODE"}
+
+// CheckGeolocationFormat validates the optional GeolocationFormat: the
+// model's pattern and length, then the two documented values.
+func CheckGeolocationFormat(s string) *Violation {
 	if s == "" {
 		return nil
 	}
-	for _, f := range Formats {
-		if s == f {
-			return nil
-		}
+	if v := checkString(s, geoFormatPattern, "letters, digits and underscores"); v != nil {
+		return v
 	}
-	return violation(RuleEnum, "must be one of CSV, PARQUET, got %q", s)
+	if !slices.Contains(GeolocationFormats, s) {
+		return violation(RuleEnum, "must be one of LAT_LONG, CC_POSTALCODE, got %q", s)
+	}
+	return nil
+}
+
+// CheckTimeZone validates the optional TimeZone (a Joda-Time zone name such
+// as America/Los_Angeles).
+func CheckTimeZone(s string) *Violation {
+	if s == "" {
+		return nil
+	}
+	return checkString(s, timeZonePattern, "letters, digits and / + - _ (a time zone name such as America/Los_Angeles)")
+}
+
+// CheckTimestampFormat validates the optional TimestampFormat (for example
+// "yyyy-MM-dd HH:mm:ss").
+func CheckTimestampFormat(s string) *Violation {
+	if s == "" {
+		return nil
+	}
+	return checkString(s, timestampPattern, "letters, digits, spaces and - : . , ' (a format such as yyyy-MM-dd HH:mm:ss)")
+}
+
+func checkString(s string, pattern *regexp.Regexp, allowed string) *Violation {
+	if n := utf8.RuneCountInString(s); n > StringMaxLen {
+		return violation(RuleLength, "must be at most %d characters long, got %d", StringMaxLen, n)
+	}
+	if !pattern.MatchString(s) {
+		return violation(RulePattern, "may contain only %s (pattern %s)", allowed, pattern)
+	}
+	return nil
+}
+
+// CheckLongArn validates one ARN of a LongArnList (the what-if forecasts of
+// an export): a Forecast ARN of at most 300 characters.
+func CheckLongArn(s string) *Violation {
+	if s == "" {
+		return violation(RuleRequired, "is required")
+	}
+	if n := len(s); n > LongArnMaxLen {
+		return violation(RuleLength, "must be at most %d characters long, got %d", LongArnMaxLen, n)
+	}
+	if !forecastArn.MatchString(s) {
+		return violation(RulePattern, "must be a Forecast ARN (pattern %s)", forecastArn)
+	}
+	return nil
+}
+
+// CheckLongArnCount validates the length of a LongArnList.
+func CheckLongArnCount(n int) *Violation {
+	if n < MinLongArns || n > MaxLongArns {
+		return violation(RuleCount, "must have %d to %d ARNs, got %d", MinLongArns, MaxLongArns, n)
+	}
+	return nil
+}
+
+// ArnRegion returns the region segment of an ARN ("us-east-1"), or "".
+func ArnRegion(s string) string {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 {
+		return ""
+	}
+	return parts[3]
+}
+
+// ArnAccount returns the account segment of an ARN, or "".
+func ArnAccount(s string) string {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 {
+		return ""
+	}
+	return parts[4]
 }
 
 // Tag is a key/value pair as both sides model it.
@@ -196,12 +299,8 @@ func CheckTags(tags []Tag) []TagViolation {
 	}
 	seen := make(map[string]int, len(tags))
 	for i, t := range tags {
-		if n := utf8.RuneCountInString(t.Key); n < TagKeyMinLen || n > TagKeyMaxLen {
-			out = append(out, TagViolation{Index: i, Part: "key", Violation: violation(RuleLength, "must be %d to %d characters long, got %d", TagKeyMinLen, TagKeyMaxLen, n)})
-		} else if !tagPattern.MatchString(t.Key) {
-			out = append(out, TagViolation{Index: i, Part: "key", Violation: violation(RulePattern, "may contain only letters, digits, spaces and _ . : / = + - @ (pattern %s)", tagPattern)})
-		} else if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
-			out = append(out, TagViolation{Index: i, Part: "key", Violation: violation(RuleReserved, "must not start with the reserved prefix aws: (in any letter case)")})
+		if v := checkTagKey(t.Key); v != nil {
+			out = append(out, TagViolation{Index: i, Part: "key", Violation: v})
 		} else if j, dup := seen[t.Key]; dup {
 			out = append(out, TagViolation{Index: i, Part: "key", Violation: violation(RuleUnique, "duplicates the key of tag %d; tag keys must be unique", j)})
 		} else {
@@ -214,6 +313,44 @@ func CheckTags(tags []Tag) []TagViolation {
 		}
 	}
 	return out
+}
+
+// TagKeyViolation says which key of an UntagResource request broke a rule
+// (Index -1 for the list as a whole).
+type TagKeyViolation struct {
+	Index int
+	*Violation
+}
+
+// CheckTagKeys applies the rules of UntagResource's TagKeys: 1 to 200 keys,
+// each 1-128 characters of the tag set, and no reserved aws: key (AWS does
+// not let those be edited or deleted).
+func CheckTagKeys(keys []string) []TagKeyViolation {
+	var out []TagKeyViolation
+	if len(keys) == 0 {
+		out = append(out, TagKeyViolation{Index: -1, Violation: violation(RuleRequired, "must name at least one tag key")})
+	} else if len(keys) > MaxTagKeys {
+		out = append(out, TagKeyViolation{Index: -1, Violation: violation(RuleCount, "must have at most %d keys, got %d", MaxTagKeys, len(keys))})
+	}
+	for i, k := range keys {
+		if v := checkTagKey(k); v != nil {
+			out = append(out, TagKeyViolation{Index: i, Violation: v})
+		}
+	}
+	return out
+}
+
+func checkTagKey(k string) *Violation {
+	if n := utf8.RuneCountInString(k); n < TagKeyMinLen || n > TagKeyMaxLen {
+		return violation(RuleLength, "must be %d to %d characters long, got %d", TagKeyMinLen, TagKeyMaxLen, n)
+	}
+	if !tagPattern.MatchString(k) {
+		return violation(RulePattern, "may contain only letters, digits, spaces and _ . : / = + - @ (pattern %s)", tagPattern)
+	}
+	if strings.HasPrefix(strings.ToLower(k), "aws:") {
+		return violation(RuleReserved, "must not start with the reserved prefix aws: (in any letter case)")
+	}
+	return nil
 }
 
 // CheckFilterKey validates the syntax of Filter.Key (which keys an operation
@@ -254,11 +391,4 @@ var Statuses = []string{
 }
 
 // IsKnownStatus reports whether s is one of Statuses.
-func IsKnownStatus(s string) bool {
-	for _, v := range Statuses {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func IsKnownStatus(s string) bool { return slices.Contains(Statuses, s) }

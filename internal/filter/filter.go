@@ -104,24 +104,53 @@ func (f Filter) Canonical() string {
 
 // Error is a filter syntax or validation error.
 type Error struct {
-	Pos int // 1-based column (in runes) of the offending token
-	Msg string
+	Pos  int    // 1-based column (in runes) of the offending token
+	Msg  string // what is wrong, and how to fix it
+	Rule string // which rule broke: one of the Rule constants, or a Field.Check's
+}
+
+// Rules an Error names, so clients can tell the kinds of mistake apart
+// without parsing the message.
+const (
+	RuleSyntax       = "syntax"        // not a filter of this grammar
+	RuleUnsupported  = "unsupported"   // AIP-160 syntax AWS cannot execute (OR, NOT, <, ...)
+	RuleUnknownField = "unknown_field" // a field the operation cannot filter on
+	RuleValue        = "value"         // a value the field does not accept
+	RuleLength       = "length"        // the filter is too long
+	RuleCount        = "count"         // too many terms
+)
+
+// RuleError is an error a Field.Check may return to name the rule the value
+// broke (its Error then becomes the message); other errors count as
+// RuleValue.
+type RuleError interface {
+	error
+	Rule() string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("filter: position %d: %s", e.Pos, e.Msg) }
+
+// ValueError returns a RuleError: for a Field.Check to say which rule a
+// value broke.
+func ValueError(rule, msg string) error { return valueError{msg, rule} }
+
+type valueError struct{ msg, rule string }
+
+func (e valueError) Error() string { return e.msg }
+func (e valueError) Rule() string  { return e.rule }
 
 // StatusValue checks a job status value against awsrules.Statuses.
 func StatusValue(v string) error {
 	if awsrules.IsKnownStatus(v) {
 		return nil
 	}
-	return fmt.Errorf("must be one of %s", strings.Join(awsrules.Statuses, ", "))
+	return ValueError(awsrules.RuleEnum, "must be one of "+strings.Join(awsrules.Statuses, ", "))
 }
 
 // ForecastArnValue checks that a value is a Forecast ARN.
 func ForecastArnValue(v string) error {
-	if err := awsrules.CheckForecastArn(v); err != nil {
-		return err
+	if viol := awsrules.CheckForecastArn(v); viol != nil {
+		return ValueError(viol.Rule, viol.Message)
 	}
 	return nil
 }
@@ -165,8 +194,13 @@ type parser struct {
 }
 
 // errAt builds an error at byte offset i, converting it to a rune column.
+// The error is a syntax error; ruleAt names another rule.
 func (p *parser) errAt(i int, format string, args ...any) *Error {
-	return &Error{Pos: utf8.RuneCountInString(p.s[:i]) + 1, Msg: fmt.Sprintf(format, args...)}
+	return p.ruleAt(RuleSyntax, i, format, args...)
+}
+
+func (p *parser) ruleAt(rule string, i int, format string, args ...any) *Error {
+	return &Error{Pos: utf8.RuneCountInString(p.s[:i]) + 1, Msg: fmt.Sprintf(format, args...), Rule: rule}
 }
 
 // precheck enforces the length limit and rejects invalid UTF-8 and control
@@ -175,7 +209,7 @@ func (p *parser) precheck() error {
 	s := p.s
 	for i := 0; i < len(s); {
 		if i >= MaxLen {
-			return p.errAt(i, "filter is longer than %d bytes", MaxLen)
+			return p.ruleAt(RuleLength, i, "filter is longer than %d bytes", MaxLen)
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -243,29 +277,29 @@ func (p *parser) excerpt(i int) string {
 func (p *parser) unsupported(i int) *Error {
 	switch c := p.s[i]; c {
 	case '(', ')':
-		return p.errAt(i, "parentheses are not supported; combine terms with AND")
+		return p.ruleAt(RuleUnsupported, i, "parentheses are not supported; combine terms with AND")
 	case '-':
-		return p.errAt(i, "negation with - is not supported; use field != value")
+		return p.ruleAt(RuleUnsupported, i, "negation with - is not supported; use field != value")
 	case ':':
-		return p.errAt(i, "the has operator : is not supported; use field = value")
+		return p.ruleAt(RuleUnsupported, i, "the has operator : is not supported; use field = value")
 	case '<', '>':
 		op := string(c)
 		if i+1 < len(p.s) && p.s[i+1] == '=' {
 			op += "="
 		}
-		return p.errAt(i, "operator %s is not supported; only = and != are", op)
+		return p.ruleAt(RuleUnsupported, i, "operator %s is not supported; only = and != are", op)
 	case '*':
-		return p.errAt(i, "wildcards (*) are not supported; values match exactly")
+		return p.ruleAt(RuleUnsupported, i, "wildcards (*) are not supported; values match exactly")
 	case '~':
-		return p.errAt(i, "operator ~ is not supported; only = and != are")
+		return p.ruleAt(RuleUnsupported, i, "operator ~ is not supported; only = and != are")
 	case '!':
-		return p.errAt(i, "! is not supported; use field != value")
+		return p.ruleAt(RuleUnsupported, i, "! is not supported; use field != value")
 	case '.':
-		return p.errAt(i, "field traversal with . is not supported")
+		return p.ruleAt(RuleUnsupported, i, "field traversal with . is not supported")
 	case '|':
-		return p.errAt(i, "| is not supported; combine terms with AND")
+		return p.ruleAt(RuleUnsupported, i, "| is not supported; combine terms with AND")
 	case '&':
-		return p.errAt(i, "& is not supported; combine terms with AND")
+		return p.ruleAt(RuleUnsupported, i, "& is not supported; combine terms with AND")
 	}
 	return nil
 }
@@ -274,9 +308,9 @@ func (p *parser) unsupported(i int) *Error {
 func (p *parser) keyword(i int, w string) *Error {
 	switch {
 	case strings.EqualFold(w, "OR"):
-		return p.errAt(i, "OR is not supported; combine terms with AND")
+		return p.ruleAt(RuleUnsupported, i, "OR is not supported; combine terms with AND")
 	case strings.EqualFold(w, "NOT"):
-		return p.errAt(i, "NOT is not supported; use field != value")
+		return p.ruleAt(RuleUnsupported, i, "NOT is not supported; use field != value")
 	case strings.EqualFold(w, "AND") && w != "AND":
 		return p.errAt(i, "%q is not an operator; AND must be uppercase", w)
 	}
@@ -293,7 +327,7 @@ func (p *parser) parse() ([]Term, error) {
 	terms := make([]Term, 0, min(strings.Count(p.s, "AND")+1, MaxTerms))
 	for {
 		if len(terms) == MaxTerms {
-			return nil, p.errAt(p.i, "too many terms: at most %d are allowed (AWS accepts a limited number of filters)", MaxTerms)
+			return nil, p.ruleAt(RuleCount, p.i, "too many terms: at most %d are allowed (AWS accepts a limited number of filters)", MaxTerms)
 		}
 		t, err := p.term()
 		if err != nil {
@@ -333,7 +367,7 @@ func (p *parser) term() (Term, error) {
 	if !isIdentStart(c) {
 		switch {
 		case c == '"':
-			return Term{}, p.errAt(start, "expected a field name, got a string; bare values (global search) are not supported, use field = value")
+			return Term{}, p.ruleAt(RuleUnsupported, start, "expected a field name, got a string; bare values (global search) are not supported, use field = value")
 		case p.unsupported(start) != nil:
 			return Term{}, p.unsupported(start)
 		default:
@@ -349,7 +383,7 @@ func (p *parser) term() (Term, error) {
 	}
 	p.i += len(name)
 	if p.i < len(p.s) && p.s[p.i] == '(' {
-		return Term{}, p.errAt(start, "functions are not supported")
+		return Term{}, p.ruleAt(RuleUnsupported, start, "functions are not supported")
 	}
 	field := p.lookup(name)
 	if field == nil {
@@ -406,11 +440,15 @@ func (p *parser) term() (Term, error) {
 		value = w
 	}
 	if v := awsrules.CheckFilterValue(value); v != nil {
-		return Term{}, p.errAt(valPos, "invalid value for %s: %s", name, v.Message)
+		return Term{}, p.ruleAt(v.Rule, valPos, "invalid value for %s: %s", name, v.Message)
 	}
 	if field.Check != nil {
 		if err := field.Check(value); err != nil {
-			return Term{}, p.errAt(valPos, "invalid value for %s: %v", name, err)
+			rule := RuleValue
+			if re, ok := err.(RuleError); ok {
+				rule = re.Rule()
+			}
+			return Term{}, p.ruleAt(rule, valPos, "invalid value for %s: %v", name, err)
 		}
 	}
 	return Term{Field: field.Name, AWSKey: field.AWSKey, Value: value, Negated: negated}, nil
@@ -476,11 +514,11 @@ func (p *parser) lookup(name string) *Field {
 
 func (p *parser) unknownField(i int, name string) *Error {
 	if len(p.fields) == 0 {
-		return p.errAt(i, "unknown field %q; this operation has no filterable fields", name)
+		return p.ruleAt(RuleUnknownField, i, "unknown field %q; this operation has no filterable fields", name)
 	}
 	names := make([]string, len(p.fields))
 	for j, f := range p.fields {
 		names[j] = f.Name
 	}
-	return p.errAt(i, "unknown field %q; allowed fields: %s", name, strings.Join(names, ", "))
+	return p.ruleAt(RuleUnknownField, i, "unknown field %q; allowed fields: %s", name, strings.Join(names, ", "))
 }
