@@ -15,7 +15,7 @@ PROTOC_PLUGINS := google.golang.org/protobuf/cmd/protoc-gen-go \
                   github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2 \
                   github.com/fullstorydev/grpcurl/cmd/grpcurl
 
-.PHONY: _gen-into all run run-emulator test generate lint check-generated vet fmt-check tools bench fuzz load clean
+.PHONY: _gen-into all run run-emulator test generate lint breaking baseline check-generated vet fmt-check tools bench fuzz load clean
 
 all: test
 
@@ -65,6 +65,15 @@ check-generated: tools
 lint: tools
 	buf lint
 
+## breaking: the wire API (field numbers, types, JSON names) must stay
+## compatible with proto/baseline.binpb, the last published API.
+breaking: tools
+	buf breaking --against proto/baseline.binpb
+
+## baseline: record the current API as the published one (when releasing).
+baseline: tools
+	buf build --exclude-source-info -o proto/baseline.binpb
+
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
@@ -72,8 +81,9 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-## test: lint, generated-code drift, gofmt, vet, then every test with -race.
-test: lint check-generated fmt-check vet
+## test: lint, wire compatibility, generated-code drift, gofmt, vet, then
+## every test with -race.
+test: lint breaking check-generated fmt-check vet
 	$(GO) test -race -count=1 ./...
 
 ## bench: side-by-side benchmarks (not part of test); see BENCHMARKS.md.

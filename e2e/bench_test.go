@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/testenv"
 	"github.com/forecastgw/forecast-gateway/server"
 )
@@ -24,7 +24,7 @@ import (
 //	go test -run '^$' -bench Describe -cpuprofile cpu.out ./e2e
 func BenchmarkDescribe(b *testing.B) {
 	env := testenv.Start(b, testenv.Options{SkipLeakCheck: true})
-	arn := env.Emu.Jobs(emulator.BacktestExportJob)[0].Arn
+	arn := env.Emu.Jobs(jobtype.PredictorBacktestExportJob)[0].Arn
 	ctx := context.Background()
 	b.Run("direct", func(b *testing.B) {
 		in := &forecast.DescribePredictorBacktestExportJobInput{PredictorBacktestExportJobArn: aws.String(arn)}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
 	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
@@ -41,6 +42,71 @@ type listOp struct {
 }
 
 var listOps = []listOp{
+	{
+		name: "ListExplainabilityExports", restPath: "/v1/explainability-exports", restItems: "explainability_exports",
+		parentKey: "resource_arn", parentAWS: "ResourceArn", parents: (*emulator.Server).ExplainabilityArns,
+		grpc: func(ctx context.Context, c gatewayv1.ForecastJobServiceClient, size int32, token, filter string) (page, error) {
+			r, err := c.ListExplainabilityExports(ctx, &gatewayv1.ListExplainabilityExportsRequest{PageSize: size, PageToken: token, Filter: filter})
+			var p page
+			for _, j := range r.GetExplainabilityExports() {
+				p.arns, p.statuses = append(p.arns, j.GetExplainabilityExportArn()), append(p.statuses, j.GetAwsStatus())
+			}
+			p.next = r.GetNextPageToken()
+			return p, err
+		},
+		sdkAll: func(ctx context.Context, c *forecast.Client, fs []types.Filter) ([]string, error) {
+			var arns []string
+			pg := forecast.NewListExplainabilityExportsPaginator(c, &forecast.ListExplainabilityExportsInput{Filters: fs})
+			for pg.HasMorePages() {
+				out, err := pg.NextPage(ctx)
+				if err != nil {
+					return nil, err
+				}
+				for _, j := range out.ExplainabilityExports {
+					arns = append(arns, aws.ToString(j.ExplainabilityExportArn))
+				}
+			}
+			return arns, nil
+		},
+	},
+	{
+		// The filter key is the export's own ARN: the "parents" are exports
+		// that are not ACTIVE, so each filter case matches something.
+		name: "ListWhatIfForecastExports", restPath: "/v1/what-if-forecast-exports", restItems: "what_if_forecast_exports",
+		parentKey: "what_if_forecast_export_arn", parentAWS: "WhatIfForecastExportArn",
+		parents: func(e *emulator.Server) []string {
+			var arns []string
+			for _, j := range e.Jobs(jobtype.WhatIfForecastExport) {
+				if j.Status != "ACTIVE" {
+					arns = append(arns, j.Arn)
+				}
+			}
+			return arns
+		},
+		grpc: func(ctx context.Context, c gatewayv1.ForecastJobServiceClient, size int32, token, filter string) (page, error) {
+			r, err := c.ListWhatIfForecastExports(ctx, &gatewayv1.ListWhatIfForecastExportsRequest{PageSize: size, PageToken: token, Filter: filter})
+			var p page
+			for _, j := range r.GetWhatIfForecastExports() {
+				p.arns, p.statuses = append(p.arns, j.GetWhatIfForecastExportArn()), append(p.statuses, j.GetAwsStatus())
+			}
+			p.next = r.GetNextPageToken()
+			return p, err
+		},
+		sdkAll: func(ctx context.Context, c *forecast.Client, fs []types.Filter) ([]string, error) {
+			var arns []string
+			pg := forecast.NewListWhatIfForecastExportsPaginator(c, &forecast.ListWhatIfForecastExportsInput{Filters: fs})
+			for pg.HasMorePages() {
+				out, err := pg.NextPage(ctx)
+				if err != nil {
+					return nil, err
+				}
+				for _, j := range out.WhatIfForecastExports {
+					arns = append(arns, aws.ToString(j.WhatIfForecastExportArn))
+				}
+			}
+			return arns, nil
+		},
+	},
 	{
 		name: "ListPredictorBacktestExportJobs", restPath: "/v1/predictor-backtest-export-jobs", restItems: "predictor_backtest_export_jobs",
 		parentKey: "predictor_arn", parentAWS: "PredictorArn", parents: (*emulator.Server).PredictorArns,
@@ -179,6 +245,17 @@ var filterCases = []filterCase{
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
+// backtestListOp is ListPredictorBacktestExportJobs, the list the tests of
+// page sizes and tokens use.
+func backtestListOp() listOp {
+	for _, op := range listOps {
+		if op.name == "ListPredictorBacktestExportJobs" {
+			return op
+		}
+	}
+	panic("no ListPredictorBacktestExportJobs in listOps")
+}
+
 // TestListWalksMatchSDK walks every list at page sizes 1, 7, 100, 250 and
 // 1000, with and without filters, and requires exactly the jobs (in the
 // same order) that the SDK's own paginator gets from the emulator, with no
@@ -228,40 +305,44 @@ func firstDiff(a, b []string) int {
 	return min(len(a), len(b))
 }
 
-// TestListFilterSemantics checks what = and != select, over gRPC.
+// TestListFilterSemantics checks what = and != select, over gRPC, for
+// every list.
 func TestListFilterSemantics(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{})
-	op := listOps[0]
-	all, _ := walk(t, env, op, 1000, "")
-	active, _ := walk(t, env, op, 1000, `status = "ACTIVE"`)
-	notActive, _ := walk(t, env, op, 1000, `status != "ACTIVE"`)
-	if len(active) == 0 || len(notActive) == 0 || len(active)+len(notActive) != len(all) {
-		t.Fatalf("ACTIVE %d + not ACTIVE %d != all %d", len(active), len(notActive), len(all))
-	}
-	p, err := op.grpc(ctx(t), env.Client, 1000, "", `status != "ACTIVE"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, s := range p.statuses {
-		if s == "ACTIVE" {
-			t.Fatal("status != ACTIVE returned an ACTIVE job")
-		}
-		seen[s] = true
-	}
-	if len(seen) < 5 {
-		t.Errorf("fixtures show only statuses %v; want most of the lifecycle", seen)
-	}
-	parent := op.parents(env.Emu)[0]
-	mine, _ := walk(t, env, op, 1000, fmt.Sprintf("predictor_arn = %q", parent))
-	for _, arn := range mine {
-		name := parent[strings.LastIndex(parent, "/")+1:]
-		if !strings.Contains(arn, "/"+name+"/") {
-			t.Fatalf("job %s is not under predictor %s", arn, parent)
-		}
-	}
-	if len(mine) == 0 {
-		t.Fatal("no jobs for the first predictor")
+	for _, op := range listOps {
+		t.Run(op.name, func(t *testing.T) {
+			all, _ := walk(t, env, op, 1000, "")
+			active, _ := walk(t, env, op, 1000, `status = "ACTIVE"`)
+			notActive, _ := walk(t, env, op, 1000, `status != "ACTIVE"`)
+			if len(active) == 0 || len(notActive) == 0 || len(active)+len(notActive) != len(all) {
+				t.Fatalf("ACTIVE %d + not ACTIVE %d != all %d", len(active), len(notActive), len(all))
+			}
+			p, err := op.grpc(ctx(t), env.Client, 1000, "", `status != "ACTIVE"`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, s := range p.statuses {
+				if s == "ACTIVE" {
+					t.Fatal("status != ACTIVE returned an ACTIVE job")
+				}
+				seen[s] = true
+			}
+			if len(seen) < 5 {
+				t.Errorf("fixtures show only statuses %v; want most of the lifecycle", seen)
+			}
+			parent := op.parents(env.Emu)[0]
+			mine, _ := walk(t, env, op, 1000, fmt.Sprintf("%s = %q", op.parentKey, parent))
+			if len(mine) == 0 {
+				t.Fatalf("no jobs for %s", parent)
+			}
+			for _, arn := range mine {
+				name := parent[strings.LastIndex(parent, "/")+1:]
+				if arn != parent && !strings.Contains(arn, "/"+name+"/") {
+					t.Fatalf("job %s is not selected by %s = %s", arn, op.parentKey, parent)
+				}
+			}
+		})
 	}
 }
 
@@ -301,7 +382,7 @@ func TestRESTWalkMatchesGRPC(t *testing.T) {
 // 1000 is lowered to 1000, negative is INVALID_ARGUMENT with no upstream call.
 func TestPageSizeRules(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{Emulator: emulator.Options{Predictors: 12, BacktestJobsPerPredictor: 100}})
-	op := listOps[0]
+	op := backtestListOp()
 	for _, tc := range []struct {
 		size int32
 		want int
@@ -330,7 +411,7 @@ func TestPageTokens(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	env := testenv.Start(t, testenv.Options{TokenNow: clock})
-	op := listOps[0]
+	op := backtestListOp()
 
 	p, err := op.grpc(ctx(t), env.Client, 5, "", `status = "ACTIVE"`)
 	if err != nil {

@@ -3,11 +3,12 @@ package e2e_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
@@ -19,10 +20,9 @@ import (
 
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
-
-const roleArn = "arn:aws:iam::123456789012:role/ForecastRole"
 
 func createRequest(predictor, name string) *gatewayv1.CreatePredictorBacktestExportJobRequest {
 	return &gatewayv1.CreatePredictorBacktestExportJobRequest{
@@ -101,7 +101,7 @@ func TestCreateDescribeAndFind(t *testing.T) {
 
 	// Findable in the list, by predictor and by its current status.
 	for _, f := range []string{fmt.Sprintf("predictor_arn = %q", pred), fmt.Sprintf("status = %q", got.GetAwsStatus())} {
-		arns, _ := walk(t, env, listOps[0], 1000, f)
+		arns, _ := walk(t, env, backtestListOp(), 1000, f)
 		if !containsString(arns, arn) {
 			t.Errorf("created job not listed with filter %s", f)
 		}
@@ -198,10 +198,16 @@ func TestErrorMapping(t *testing.T) {
 			},
 		},
 		{
-			name: "resource in use", code: codes.FailedPrecondition, httpCode: 400, reason: "RESOURCE_IN_USE", awsID: true,
+			// A job in the wrong state for the request is a conflict: 409.
+			name: "resource in use", code: codes.FailedPrecondition, httpCode: 409, reason: "RESOURCE_IN_USE", awsID: true,
 			call: func() error {
 				_, err := env.Client.CreatePredictorBacktestExportJob(ctx(t), createRequest(busy, "on_busy"))
 				return err
+			},
+			restCall: func() (int, http.Header, restError) {
+				b, _ := json.Marshal(map[string]any{"predictor_backtest_export_job_name": "on_busy", "predictor_arn": busy,
+					"destination": map[string]any{"s3_config": map[string]any{"path": "s3://b/p", "role_arn": roleArn}}})
+				return doREST(t, env.HTTP, http.MethodPost, env.BaseURL+"/v1/predictor-backtest-export-jobs", string(b), nil)
 			},
 		},
 		{
@@ -315,7 +321,7 @@ func TestValidationNamesFieldsAndSkipsUpstream(t *testing.T) {
 // nor vanishes: the enum says UNSPECIFIED and aws_status carries the value.
 func TestUnknownStatusIsKept(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{})
-	jobs := env.Emu.Jobs(emulator.BacktestExportJob)
+	jobs := env.Emu.Jobs(jobtype.PredictorBacktestExportJob)
 	arn := jobs[0].Arn
 	if err := env.Emu.SetJobStatus(arn, "CREATE_QUEUED"); err != nil {
 		t.Fatal(err)
@@ -377,13 +383,28 @@ func TestDiscoverability(t *testing.T) {
 	if code, _, _ := doREST(t, env.HTTP, http.MethodGet, env.BaseURL+"/openapi.json", "", &doc); code != http.StatusOK {
 		t.Fatalf("openapi.json: HTTP %d", code)
 	}
-	for _, p := range []string{"/v1/predictor-backtest-export-jobs", "/v1/forecast-export-jobs", "/v1/dataset-import-jobs"} {
-		if doc.Paths[p]["get"] == nil {
-			t.Errorf("OpenAPI lacks GET %s", p)
+	// Every route of every job type, whatever the path parameter is called.
+	methodsAt := func(prefix, suffix string) []string {
+		for p, ops := range doc.Paths {
+			if rest, ok := strings.CutPrefix(p, prefix); ok && strings.HasPrefix(rest, "{") && strings.HasSuffix(rest, "}"+suffix) && !strings.Contains(rest[:len(rest)-len(suffix)], "/") {
+				return slices.Sorted(maps.Keys(ops))
+			}
+		}
+		return nil
+	}
+	for _, jt := range jobtype.All {
+		coll := "/v1/" + jt.Collection
+		if got := slices.Sorted(maps.Keys(doc.Paths[coll])); !slices.Equal(got, []string{"get", "post"}) {
+			t.Errorf("OpenAPI %s: %v, want get and post", coll, got)
+		}
+		if got := methodsAt(coll+"/", ""); !slices.Equal(got, []string{"delete", "get"}) {
+			t.Errorf("OpenAPI %s/{arn}: %v, want delete and get", coll, got)
+		}
+		if got := methodsAt(coll+"/", ":stop"); jt.Stoppable != slices.Equal(got, []string{"post"}) {
+			t.Errorf("OpenAPI %s/{arn}:stop: %v (stoppable %v)", coll, got, jt.Stoppable)
 		}
 	}
-	if doc.Paths["/v1/predictor-backtest-export-jobs"]["post"] == nil {
-		t.Error("OpenAPI lacks POST /v1/predictor-backtest-export-jobs")
+	if got := methodsAt("/v1/tags/", ""); !slices.Equal(got, []string{"delete", "get", "post"}) {
+		t.Errorf("OpenAPI /v1/tags/{arn}: %v", got)
 	}
-	_ = time.Second
 }

@@ -18,12 +18,13 @@ import (
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
 func relJobsNamed(env *testenv.Env, name string) []emulator.JobInfo {
 	var out []emulator.JobInfo
-	for _, j := range env.Emu.Jobs(emulator.BacktestExportJob) {
+	for _, j := range env.Emu.Jobs(jobtype.PredictorBacktestExportJob) {
 		if j.Name == name {
 			out = append(out, j)
 		}
@@ -46,7 +47,7 @@ func TestReliabilityCreateRetryAfterTimeout(t *testing.T) {
 		}
 		return resp, err
 	}
-	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{ExtraUnaryInterceptors: []grpc.UnaryServerInterceptor{loseResponse}}})
+	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{loseResponse}}})
 	const clientTimeout = 250 * time.Millisecond
 	create := func(name string, timeout time.Duration) (*gatewayv1.CreatePredictorBacktestExportJobResponse, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)

@@ -18,6 +18,7 @@ import (
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/testenv"
 	"github.com/forecastgw/forecast-gateway/internal/upstream"
 )
@@ -167,7 +168,7 @@ func TestReliabilityUpstreamFaultsRecovered(t *testing.T) {
 	}
 	// The reset create was retried, and made exactly one job.
 	n := 0
-	for _, j := range env.Emu.Jobs(emulator.BacktestExportJob) {
+	for _, j := range env.Emu.Jobs(jobtype.PredictorBacktestExportJob) {
 		if j.Name == "after_reset" {
 			n++
 		}

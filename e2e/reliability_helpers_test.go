@@ -21,8 +21,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
@@ -203,7 +203,7 @@ func relValidCreateJSON(env *testenv.Env, name string) []byte {
 
 // relJobArn is an ARN of a fixture backtest export job.
 func relJobArn(env *testenv.Env) string {
-	return env.Emu.Jobs(emulator.BacktestExportJob)[0].Arn
+	return env.Emu.Jobs(jobtype.PredictorBacktestExportJob)[0].Arn
 }
 
 // relUpstreamCalls is the emulator's count of every operation.

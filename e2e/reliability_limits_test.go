@@ -22,13 +22,14 @@ import (
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
 	"github.com/forecastgw/forecast-gateway/internal/testenv"
+	"github.com/forecastgw/forecast-gateway/internal/transport"
 )
 
 // TestReliabilityGRPCMaxRecvSize: a gRPC message above MaxRecvMsgBytes is
 // RESOURCE_EXHAUSTED and never reaches the service or the upstream; a
 // message under the limit on the same connection still works.
 func TestReliabilityGRPCMaxRecvSize(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{Limits: gateway.Limits{MaxRecvMsgBytes: 4 << 10}}})
+	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{Limits: transport.Limits{MaxRecvMsgBytes: 4 << 10}}})
 	ctx := relCtx(t, 20*time.Second)
 
 	big := relValidCreate(env, "too_big")
@@ -49,7 +50,7 @@ func TestReliabilityGRPCMaxRecvSize(t *testing.T) {
 // an AIP-193 body, whether it announces its length or streams chunked, and
 // does not reach the upstream.
 func TestReliabilityRESTBodyLimit(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{Limits: gateway.Limits{MaxBodyBytes: 1024}}})
+	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{Limits: transport.Limits{MaxBodyBytes: 1024}}})
 	ctx := relCtx(t, 20*time.Second)
 	u := env.BaseURL + "/v1/predictor-backtest-export-jobs"
 	big := append(relValidCreateJSON(env, "big_one")[:0:0], relValidCreateJSON(env, "big_one")...)
@@ -116,7 +117,7 @@ func TestReliabilityRESTSlowClients(t *testing.T) {
 		idleTimeout   = 300 * time.Millisecond
 		margin        = 3 * time.Second // generous: a noisy 2-core machine under -race
 	)
-	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{Limits: gateway.Limits{
+	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{Limits: transport.Limits{
 		ReadHeaderTimeout: headerTimeout, ReadTimeout: readTimeout, IdleTimeout: idleTimeout,
 	}}})
 	addr := env.Gateway.HTTPAddr()
@@ -203,8 +204,8 @@ func TestReliabilityMaxConcurrentStreams(t *testing.T) {
 		return h(ctx, req)
 	}
 	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{
-		Limits:                 gateway.Limits{MaxConcurrentStreams: limit},
-		ExtraUnaryInterceptors: []grpc.UnaryServerInterceptor{count},
+		Limits:            transport.Limits{MaxConcurrentStreams: limit},
+		UnaryInterceptors: []grpc.UnaryServerInterceptor{count},
 	}})
 	env.Emu.InjectFault(emulator.OpListForecastExportJobs, emulator.Fault{Kind: emulator.FaultLatency, Latency: 150 * time.Millisecond})
 	ctx := relCtx(t, 30*time.Second)
@@ -307,8 +308,8 @@ func TestReliabilityPanicBecomesInternal(t *testing.T) {
 		return h(ctx, req)
 	}
 	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{
-		Logger:                 log.logger(),
-		ExtraUnaryInterceptors: []grpc.UnaryServerInterceptor{boom},
+		Logger:            log.logger(),
+		UnaryInterceptors: []grpc.UnaryServerInterceptor{boom},
 	}})
 	ctx := relCtx(t, 20*time.Second)
 

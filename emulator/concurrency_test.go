@@ -8,60 +8,75 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
-	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
 
 	"github.com/forecastgw/forecast-gateway/emulator"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 )
 
-// TestConcurrentUse mixes every kind of call from many goroutines; run
-// with -race. Paginated walks of the fixture predictors must stay exact
-// while other goroutines create jobs and move the clock.
+// TestConcurrentUse mixes every kind of call on every type from many
+// goroutines while the clock moves (fixtures and created jobs change
+// status, deleted fixtures disappear); run with -race. Keyset walks must
+// see every job that exists from start to end exactly once.
 func TestConcurrentUse(t *testing.T) {
-	srv, clk := start(t, emulator.Options{PendingDuration: time.Second, InProgressDuration: time.Second})
+	srv, _ := start(t, emulator.Options{JobDuration: 3 * time.Second})
 	c := client(srv)
-	preds := srv.PredictorArns()
-	want := len(srv.Jobs(emulator.BacktestExportJob))
-	wantFE := len(srv.Jobs(emulator.ForecastExportJob))
+	initial := map[*jobtype.Type][]emulator.JobInfo{}
+	for _, typ := range jobtype.All {
+		initial[typ] = srv.Jobs(typ)
+	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for g := 0; g < 4; g++ {
+	errs := make(chan error, 1000)
+	seen := make([]map[string]int, len(jobtype.All))
+	var created sync.Map
+	for g, typ := range jobtype.All {
+		a := apis[typ]
+		seen[g] = map[string]int{}
 		wg.Add(3)
-		go func() { // creators
+		go func() { // creator, moving the clock
 			defer wg.Done()
-			for i := 0; i < 20; i++ {
-				if _, err := c.CreatePredictorBacktestExportJob(ctx(t), createInput(preds[i%len(preds)], fmt.Sprintf("c_%d_%d", g, i))); err != nil {
+			for i := 0; i < 12; i++ {
+				arn, err := a.create(ctx(t), c, defaultArgs(srv, typ, fmt.Sprintf("c_%d", i)))
+				if err != nil {
+					errs <- err
+					continue
+				}
+				created.Store(arn, typ)
+				if err := srv.AdvanceClock(100 * time.Millisecond); err != nil {
 					errs <- err
 				}
-				clk.Advance(100 * time.Millisecond)
 			}
 		}()
-		go func() { // walkers over a filter that excludes created jobs' parents' new jobs
+		go func() { // walker
 			defer wg.Done()
-			p := forecast.NewListForecastExportJobsPaginator(c, &forecast.ListForecastExportJobsInput{MaxResults: aws.Int32(17)})
-			n := 0
-			for p.HasMorePages() && n <= wantFE {
-				out, err := p.NextPage(ctx(t))
+			var next *string
+			for pages := 0; pages < 1000; pages++ {
+				vs, tok, err := a.list(ctx(t), c, listArgs{maxResults: aws.Int32(17), nextToken: next})
 				if err != nil {
 					errs <- err
 					return
 				}
-				n += len(out.ForecastExportJobs)
-			}
-			if n != wantFE {
-				errs <- fmt.Errorf("walk saw %d forecast export jobs, want %d", n, wantFE)
+				for _, v := range vs {
+					seen[g][v.arn]++
+				}
+				if next = tok; next == nil {
+					return
+				}
 			}
 		}()
-		go func() { // readers, hooks and counters
+		go func() { // stops, deletes, tags, hooks and counters
 			defer wg.Done()
-			for i := 0; i < 20; i++ {
-				_, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{Filters: []types.Filter{
-					{Key: aws.String("Status"), Value: aws.String("CREATE_PENDING"), Condition: types.FilterConditionStringIs}}})
-				if err != nil {
-					errs <- err
-				}
-				_ = srv.SetJobStatus(srv.Jobs(emulator.DatasetImportJob)[i].Arn, "CREATE_QUEUED")
-				srv.InjectFault(emulator.OpListDatasetImportJobs, emulator.Fault{Kind: emulator.FaultLatency, Latency: time.Microsecond, Count: 1})
+			jobs := initial[typ]
+			for i := 0; i < 12; i++ {
+				j := jobs[(i*7)%len(jobs)]
+				_, _ = c.StopResource(ctx(t), &forecast.StopResourceInput{ResourceArn: aws.String(j.Arn)})
+				_ = a.del(ctx(t), c, j.Arn)
+				_, _ = c.TagResource(ctx(t), &forecast.TagResourceInput{ResourceArn: aws.String(j.Arn), Tags: tagsIn(map[string]string{"n": fmt.Sprint(i)})})
+				_, _ = c.ListTagsForResource(ctx(t), &forecast.ListTagsForResourceInput{ResourceArn: aws.String(j.Arn)})
+				_, _ = a.describe(ctx(t), c, j.Arn)
+				_ = srv.SetJobStatus(jobs[(i*11+3)%len(jobs)].Arn, "CREATE_QUEUED")
+				srv.InjectFault(typ.ListOp(), emulator.Fault{Kind: emulator.FaultLatency, Latency: time.Microsecond, Count: 1})
 				_ = srv.CallCount("")
+				_ = srv.Statuses(typ)
 			}
 		}()
 	}
@@ -70,7 +85,26 @@ func TestConcurrentUse(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if got := srv.JobCount(emulator.BacktestExportJob); got != want+80 {
-		t.Fatalf("%d backtest jobs, want %d", got, want+80)
+	for g, typ := range jobtype.All {
+		final := map[string]bool{}
+		for _, j := range srv.Jobs(typ) {
+			final[j.Arn] = true
+		}
+		for _, j := range initial[typ] {
+			if final[j.Arn] && seen[g][j.Arn] != 1 {
+				t.Errorf("%s: %s existed throughout but was seen %d times", typ.Noun, j.Arn, seen[g][j.Arn])
+			}
+		}
+		for arn, n := range seen[g] {
+			if n != 1 {
+				t.Errorf("%s: %s seen %d times", typ.Noun, arn, n)
+			}
+		}
 	}
+	created.Range(func(k, _ any) bool {
+		if _, ok := srv.Job(k.(string)); !ok {
+			t.Errorf("created job %s is gone", k)
+		}
+		return true
+	})
 }

@@ -2,7 +2,6 @@ package emulator_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -13,13 +12,19 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/forecastgw/forecast-gateway/emulator"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 )
 
 // t0 is the fake-clock start used by most tests: a few days after the
 // newest fixture.
 var t0 = emulator.DefaultFixtureEnd.Add(72 * time.Hour)
 
-// start runs an emulator on 127.0.0.1:0 with a fake clock.
+const (
+	roleArn = "arn:aws:iam::123456789012:role/ForecastRole"
+	kmsArn  = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+)
+
+// start runs an emulator on 127.0.0.1:0 with a fake clock at t0.
 func start(t testing.TB, opts emulator.Options) (*emulator.Server, *emulator.FakeClock) {
 	t.Helper()
 	clk, _ := opts.Clock.(*emulator.FakeClock)
@@ -40,11 +45,12 @@ type noBackoff struct{}
 
 func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
-// client is the real SDK client pointed at srv.
+// client is the real SDK client pointed at srv, with the static
+// credentials the gateway uses against the emulator.
 func client(srv *emulator.Server, optFns ...func(*forecast.Options)) *forecast.Client {
 	cfg := aws.Config{
 		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider("EMULATOR", "EMULATOR", ""),
 		BaseEndpoint: aws.String(srv.URL()),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{} })
@@ -73,4 +79,29 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
+// small are fixture sizes for tests that need only a few jobs of each type.
+func small(o emulator.Options) emulator.Options {
+	o.Predictors, o.BacktestJobsPerPredictor = 2, 2
+	o.Forecasts, o.ExportJobsPerForecast = 2, 2
+	o.Datasets, o.ImportJobsPerDataset = 2, 2
+	o.Explainabilities, o.ExportsPerExplainability = 2, 2
+	o.WhatIfForecasts, o.WhatIfExports = 3, 2
+	return o
+}
+
+// defaultArgs are the Create members of a valid job of t, made from the
+// second fixture parent (what-if forecast exports: the first two what-if
+// forecasts).
+func defaultArgs(srv *emulator.Server, t *jobtype.Type, name string) createArgs {
+	a := createArgs{
+		name: name, path: "s3://my-bucket/out/", role: roleArn, kms: kmsArn, format: "PARQUET",
+		tags: map[string]string{"team": "demand"},
+	}
+	parents := srv.ParentArns(t)
+	if t == jobtype.WhatIfForecastExport {
+		a.whatIf = parents[:2]
+	} else {
+		a.parent = parents[1]
+	}
+	return a
+}

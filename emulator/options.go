@@ -16,10 +16,22 @@ const (
 	DefaultExportJobsPerForecast    = 40
 	DefaultDatasets                 = 4
 	DefaultImportJobsPerDataset     = 50
-	DefaultPendingDuration          = 30 * time.Second
-	DefaultInProgressDuration       = 5 * time.Minute
+	DefaultExplainabilities         = 3
+	DefaultExportsPerExplainability = 40
+	DefaultWhatIfForecasts          = 6
+	DefaultWhatIfExports            = 120
 	DefaultTokenTTL                 = 24 * time.Hour
 	DefaultMaxBodyBytes             = 1 << 20
+
+	// DefaultJobDuration is the whole CREATE_PENDING -> CREATE_IN_PROGRESS
+	// -> ACTIVE time of a job; by default 1/6 of it is pending.
+	DefaultJobDuration        = 30 * time.Second
+	DefaultPendingDuration    = DefaultJobDuration / 6
+	DefaultInProgressDuration = DefaultJobDuration - DefaultPendingDuration
+	// DefaultStopDuration (CREATE_STOPPING) and DefaultDeleteDuration
+	// (DELETE_PENDING + DELETE_IN_PROGRESS) are JobDuration/6.
+	DefaultStopDuration   = DefaultJobDuration / 6
+	DefaultDeleteDuration = DefaultJobDuration / 6
 )
 
 // DefaultFixtureEnd is the newest fixture CreationTime unless
@@ -27,30 +39,44 @@ const (
 var DefaultFixtureEnd = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
 
 // Options configures a Server. Zero values mean the defaults above; for the
-// fixture sizes a negative value means "none".
+// fixture sizes a negative value means "none", for durations "zero".
 type Options struct {
-	Region  string // default us-east-1
+	Region  string // default us-east-1; SigV4 credentials must be scoped to it
 	Account string // default 123456789012
-	Clock   Clock  // default the wall clock
+	// Clock defaults to the wall clock plus an offset that AdvanceClock
+	// moves; a *FakeClock can be advanced too.
+	Clock Clock
 
 	// Fixtures (deterministic for a given Seed and sizes).
 	Seed                     int64
-	Predictors               int
+	Predictors               int // parents of predictor backtest export jobs
 	BacktestJobsPerPredictor int
-	Forecasts                int
+	Forecasts                int // parents of forecast export jobs
 	ExportJobsPerForecast    int
-	Datasets                 int
+	Datasets                 int // parents of dataset import jobs
 	ImportJobsPerDataset     int
+	Explainabilities         int // parents of Explainability exports
+	ExportsPerExplainability int
+	WhatIfForecasts          int       // what-if forecasts the what-if forecast exports read
+	WhatIfExports            int       // what-if forecast exports in all, each naming 1-3 what-if forecasts
 	FixtureEnd               time.Time // newest fixture CreationTime
 
-	// Lifecycle of jobs made by CreatePredictorBacktestExportJob:
-	// CREATE_PENDING for PendingDuration, then CREATE_IN_PROGRESS for
-	// InProgressDuration, then ACTIVE. A negative duration means zero.
+	// Lifecycle, on the emulator clock. JobDuration is the whole
+	// CREATE_PENDING -> CREATE_IN_PROGRESS -> ACTIVE time: 1/6 pending,
+	// 5/6 in progress. PendingDuration and InProgressDuration, when set,
+	// override their part. StopDuration is the CREATE_STOPPING time,
+	// DeleteDuration the DELETE_PENDING + DELETE_IN_PROGRESS time (split
+	// evenly); both default to JobDuration/6.
+	JobDuration        time.Duration
 	PendingDuration    time.Duration
 	InProgressDuration time.Duration
+	StopDuration       time.Duration
+	DeleteDuration     time.Duration
 
-	// MaxInProgressJobs > 0 makes Create fail with LimitExceededException
-	// while that many created jobs are still pending or in progress.
+	// MaxInProgressJobs > 0 makes Create<Noun> fail with
+	// LimitExceededException while that many jobs of the type made through
+	// the API are CREATE_PENDING or CREATE_IN_PROGRESS (fixtures do not
+	// count).
 	MaxInProgressJobs int
 
 	TokenTTL     time.Duration // NextToken lifetime, default 24h
@@ -92,7 +118,7 @@ func (o Options) withDefaults() Options {
 		o.Account = DefaultAccount
 	}
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = &wallClock{}
 	}
 	o.Predictors = sizeOr(o.Predictors, DefaultPredictors)
 	o.BacktestJobsPerPredictor = sizeOr(o.BacktestJobsPerPredictor, DefaultBacktestJobsPerPredictor)
@@ -100,11 +126,19 @@ func (o Options) withDefaults() Options {
 	o.ExportJobsPerForecast = sizeOr(o.ExportJobsPerForecast, DefaultExportJobsPerForecast)
 	o.Datasets = sizeOr(o.Datasets, DefaultDatasets)
 	o.ImportJobsPerDataset = sizeOr(o.ImportJobsPerDataset, DefaultImportJobsPerDataset)
+	o.Explainabilities = sizeOr(o.Explainabilities, DefaultExplainabilities)
+	o.ExportsPerExplainability = sizeOr(o.ExportsPerExplainability, DefaultExportsPerExplainability)
+	o.WhatIfForecasts = sizeOr(o.WhatIfForecasts, DefaultWhatIfForecasts)
+	o.WhatIfExports = sizeOr(o.WhatIfExports, DefaultWhatIfExports)
 	if o.FixtureEnd.IsZero() {
 		o.FixtureEnd = DefaultFixtureEnd
 	}
-	o.PendingDuration = durOr(o.PendingDuration, DefaultPendingDuration)
-	o.InProgressDuration = durOr(o.InProgressDuration, DefaultInProgressDuration)
+	jd := durOr(o.JobDuration, DefaultJobDuration)
+	o.PendingDuration = durOr(o.PendingDuration, jd/6)
+	o.InProgressDuration = durOr(o.InProgressDuration, jd-jd/6)
+	o.StopDuration = durOr(o.StopDuration, jd/6)
+	o.DeleteDuration = durOr(o.DeleteDuration, jd/6)
+	o.JobDuration = o.PendingDuration + o.InProgressDuration
 	o.TokenTTL = durOr(o.TokenTTL, DefaultTokenTTL)
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
@@ -113,4 +147,11 @@ func (o Options) withDefaults() Options {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
+}
+
+func (o *Options) durations() durations {
+	return durations{
+		pending: o.PendingDuration, inProgress: o.InProgressDuration, stop: o.StopDuration,
+		delete1: o.DeleteDuration / 2, delete2: o.DeleteDuration - o.DeleteDuration/2,
+	}
 }

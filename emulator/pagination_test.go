@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
 
 	"github.com/forecastgw/forecast-gateway/emulator"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 )
 
 type flt struct {
@@ -30,15 +31,17 @@ func sdkFilters(fs []flt) []types.Filter {
 	return out
 }
 
-// expected computes a filtered list from the Go API view of the fixtures.
-func expected(srv *emulator.Server, k emulator.JobKind, parentKey string, fs []flt) []string {
+// expected computes a filtered list from the Go API view: Status compares
+// the status, the type's key its parent (ExplainabilityExport: ResourceArn
+// = the Explainability) or, for WhatIfForecastExportArn, the job itself.
+func expected(srv *emulator.Server, typ *jobtype.Type, fs []flt) []string {
 	var out []string
-	for _, j := range srv.Jobs(k) {
+	for _, j := range srv.Jobs(typ) {
 		ok := true
 		for _, f := range fs {
 			v := j.Status
-			if f.key == parentKey {
-				v = j.ParentArn
+			if f.key == typ.Filter.AWSKey {
+				v = refValue(typ, j)
 			}
 			if (v == f.value) == f.not {
 				ok = false
@@ -51,79 +54,22 @@ func expected(srv *emulator.Server, k emulator.JobKind, parentKey string, fs []f
 	return out
 }
 
-// walk runs the SDK paginator of op and returns the ARNs in order and the
-// number of pages.
-func walk(t *testing.T, c *forecast.Client, k emulator.JobKind, fs []types.Filter, pageSize int32) (arns []string, pages int) {
-	t.Helper()
-	var max *int32
-	if pageSize > 0 {
-		max = aws.Int32(pageSize)
-	}
-	switch k {
-	case emulator.BacktestExportJob:
-		p := forecast.NewListPredictorBacktestExportJobsPaginator(c, &forecast.ListPredictorBacktestExportJobsInput{Filters: fs, MaxResults: max})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if pages++; pages > 1000 {
-				t.Fatal("paginator does not terminate")
-			}
-			for _, j := range out.PredictorBacktestExportJobs {
-				arns = append(arns, *j.PredictorBacktestExportJobArn)
-			}
-		}
-	case emulator.ForecastExportJob:
-		p := forecast.NewListForecastExportJobsPaginator(c, &forecast.ListForecastExportJobsInput{Filters: fs, MaxResults: max})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if pages++; pages > 1000 {
-				t.Fatal("paginator does not terminate")
-			}
-			for _, j := range out.ForecastExportJobs {
-				arns = append(arns, *j.ForecastExportJobArn)
-			}
-		}
-	case emulator.DatasetImportJob:
-		p := forecast.NewListDatasetImportJobsPaginator(c, &forecast.ListDatasetImportJobsInput{Filters: fs, MaxResults: max})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if pages++; pages > 1000 {
-				t.Fatal("paginator does not terminate")
-			}
-			for _, j := range out.DatasetImportJobs {
-				arns = append(arns, *j.DatasetImportJobArn)
-			}
-		}
-	}
-	return arns, pages
-}
-
 func TestPaginatorsWalkEverything(t *testing.T) {
 	srv, _ := start(t, emulator.Options{})
 	c := client(srv)
-	// Forced unknown status, to check string matching in a walk.
-	if err := srv.SetJobStatus(srv.Jobs(emulator.ForecastExportJob)[3].Arn, "CREATE_QUEUED"); err != nil {
-		t.Fatal(err)
-	}
-	type kindCase struct {
-		k         emulator.JobKind
-		parentKey string
-		parents   []string
-	}
-	for _, kc := range []kindCase{
-		{emulator.BacktestExportJob, "PredictorArn", srv.PredictorArns()},
-		{emulator.ForecastExportJob, "ForecastArn", srv.ForecastArns()},
-		{emulator.DatasetImportJob, "DatasetArn", srv.DatasetArns()},
-	} {
-		p0, p1 := kc.parents[0], kc.parents[1]
+	for _, typ := range jobtype.All {
+		// A forced unknown status, to check string matching in a walk.
+		jobs := srv.Jobs(typ)
+		if err := srv.SetJobStatus(jobs[3].Arn, "CREATE_QUEUED"); err != nil {
+			t.Fatal(err)
+		}
+		k := typ.Filter.AWSKey
+		// Two values of the type's key: parents, or (what-if forecast
+		// exports) two export ARNs.
+		v0, v1 := refValue(typ, jobs[0]), refValue(typ, jobs[1])
+		if v0 == v1 {
+			v1 = refValue(typ, jobs[len(jobs)-1])
+		}
 		cases := []struct {
 			name     string
 			filters  []flt
@@ -131,23 +77,30 @@ func TestPaginatorsWalkEverything(t *testing.T) {
 		}{
 			{"all default pages", nil, 0},
 			{"all pages of 7", nil, 7},
-			{"all pages of 1", nil, 1},
-			{"parent", []flt{{kc.parentKey, p0, false}}, 4},
+			{"own key, pages of 1", []flt{{k, v1, false}}, 1},
+			{"own key", []flt{{k, v0, false}}, 4},
 			{"status", []flt{{"Status", "ACTIVE", false}}, 5},
-			{"parent and status", []flt{{kc.parentKey, p1, false}, {"Status", "ACTIVE", false}}, 2},
+			{"own key and status", []flt{{k, v1, false}, {"Status", jobs[1].Status, false}}, 2},
 			{"not status", []flt{{"Status", "ACTIVE", true}}, 0},
-			{"not parent", []flt{{kc.parentKey, p0, true}}, 30},
+			{"not own key", []flt{{k, v0, true}}, 30},
 			{"two not status", []flt{{"Status", "ACTIVE", true}, {"Status", "CREATE_FAILED", true}}, 9},
-			{"parent is, status not", []flt{{kc.parentKey, p0, false}, {"Status", "ACTIVE", true}}, 3},
-			{"parent twice same", []flt{{kc.parentKey, p0, false}, {kc.parentKey, p0, false}}, 0},
-			{"parent conflicting", []flt{{kc.parentKey, p0, false}, {kc.parentKey, p1, false}}, 0},
+			{"own key is, status not", []flt{{k, v0, false}, {"Status", "ACTIVE", true}}, 3},
+			{"own key twice same", []flt{{k, v0, false}, {k, v0, false}}, 0},
+			{"own key conflicting", []flt{{k, v0, false}, {k, v1, false}}, 0},
 			{"unknown status", []flt{{"Status", "CREATE_QUEUED", false}}, 0},
-			{"unknown parent", []flt{{kc.parentKey, p0 + "x", false}}, 0},
+			{"unknown own key", []flt{{k, v0 + "x", false}}, 0},
 		}
 		for _, tc := range cases {
-			t.Run(fmt.Sprintf("%v/%s", kc.k, tc.name), func(t *testing.T) {
-				want := expected(srv, kc.k, kc.parentKey, tc.filters)
-				got, pages := walk(t, c, kc.k, sdkFilters(tc.filters), tc.pageSize)
+			t.Run(typ.Noun+"/"+tc.name, func(t *testing.T) {
+				want := expected(srv, typ, tc.filters)
+				var max *int32
+				if tc.pageSize > 0 {
+					max = aws.Int32(tc.pageSize)
+				}
+				got, pages, err := apis[typ].paginate(ctx(t), c, listArgs{filters: sdkFilters(tc.filters), maxResults: max})
+				if err != nil {
+					t.Fatal(err)
+				}
 				if len(got) != len(want) {
 					t.Fatalf("got %d jobs, want %d", len(got), len(want))
 				}
@@ -161,37 +114,41 @@ func TestPaginatorsWalkEverything(t *testing.T) {
 					size = 100
 				}
 				// No trailing empty page: NextToken appears only if more remain.
-				wantPages := max(1, (len(want)+size-1)/size)
-				if pages != wantPages {
+				if wantPages := max1((len(want) + size - 1) / size); pages != wantPages {
 					t.Fatalf("%d pages, want %d", pages, wantPages)
 				}
 			})
 		}
-		if n := len(expected(srv, kc.k, "", nil)); n <= 100 {
-			t.Fatalf("%v: %d jobs is not more than one page", kc.k, n)
+		if n := len(expected(srv, typ, nil)); n <= 100 {
+			t.Fatalf("%s: %d jobs is not more than one page", typ.Noun, n)
+		}
+		if n := len(expected(srv, typ, []flt{{k, v0, false}})); n == 0 || (typ.Filter.Self && n != 1) {
+			t.Fatalf("%s: the %s filter matches %d jobs", typ.Noun, k, n)
 		}
 	}
 }
 
+func max1(n int) int { return max(n, 1) }
+
 func TestOrderIsCreationTimeDescThenArn(t *testing.T) {
 	srv, _ := start(t, emulator.Options{})
-	for k := emulator.BacktestExportJob; k <= emulator.DatasetImportJob; k++ {
-		jobs := srv.Jobs(k)
+	for _, typ := range jobtype.All {
+		jobs := srv.Jobs(typ)
 		ties := 0
 		for i := 1; i < len(jobs); i++ {
 			a, b := jobs[i-1], jobs[i]
 			switch {
 			case a.CreationTime.Before(b.CreationTime):
-				t.Fatalf("%v: %s before %s out of time order", k, a.Arn, b.Arn)
+				t.Fatalf("%s: %s before %s out of time order", typ.Noun, a.Arn, b.Arn)
 			case a.CreationTime.Equal(b.CreationTime):
 				ties++
 				if a.Arn >= b.Arn {
-					t.Fatalf("%v: tie not ordered by ARN: %s, %s", k, a.Arn, b.Arn)
+					t.Fatalf("%s: tie not ordered by ARN: %s, %s", typ.Noun, a.Arn, b.Arn)
 				}
 			}
 		}
 		if ties == 0 {
-			t.Fatalf("%v: fixtures have no CreationTime ties to exercise the tie-break", k)
+			t.Fatalf("%s: fixtures have no CreationTime ties to exercise the tie-break", typ.Noun)
 		}
 	}
 }
@@ -208,35 +165,32 @@ func TestTokenErrors(t *testing.T) {
 	tok := first.NextToken
 	reordered := append([]types.Filter{}, status...)
 	reordered = append(reordered, types.Filter{Key: aws.String("Status"), Value: aws.String("ZZZ"), Condition: types.FilterConditionStringIsNot})
+	list := func(in *forecast.ListPredictorBacktestExportJobsInput) error {
+		_, err := c.ListPredictorBacktestExportJobs(ctx(t), in)
+		return err
+	}
 	tests := []struct {
 		name string
 		call func() error
 	}{
 		{"garbage", func() error {
-			_, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: aws.String("garbage")})
-			return err
+			return list(&forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: aws.String("garbage")})
 		}},
 		{"tampered", func() error {
 			b := []byte(*tok)
 			b[3] ^= 1
-			_, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: aws.String(string(b))})
-			return err
+			return list(&forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: aws.String(string(b))})
 		}},
-		{"no filters", func() error {
-			_, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{NextToken: tok})
-			return err
-		}},
+		{"no filters", func() error { return list(&forecast.ListPredictorBacktestExportJobsInput{NextToken: tok}) }},
 		{"other filters", func() error {
-			_, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{NextToken: tok, Filters: []types.Filter{
+			return list(&forecast.ListPredictorBacktestExportJobsInput{NextToken: tok, Filters: []types.Filter{
 				{Key: aws.String("PredictorArn"), Value: aws.String(pred), Condition: types.FilterConditionStringIs}}})
-			return err
 		}},
 		{"extra filter", func() error {
-			_, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{NextToken: tok, Filters: reordered})
-			return err
+			return list(&forecast.ListPredictorBacktestExportJobsInput{NextToken: tok, Filters: reordered})
 		}},
 		{"other operation", func() error {
-			_, err := c.ListForecastExportJobs(ctx(t), &forecast.ListForecastExportJobsInput{Filters: status, NextToken: tok})
+			_, err := c.ListWhatIfForecastExports(ctx(t), &forecast.ListWhatIfForecastExportsInput{Filters: status, NextToken: tok})
 			return err
 		}},
 	}
@@ -249,59 +203,70 @@ func TestTokenErrors(t *testing.T) {
 		})
 	}
 	// Still valid with the same filters (in any order) and another page size.
-	if _, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: tok, MaxResults: aws.Int32(50)}); err != nil {
+	if err := list(&forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: tok, MaxResults: aws.Int32(50)}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(24 * time.Hour)
-	if _, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: tok}); err != nil {
+	if err := list(&forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: tok}); err != nil {
 		t.Fatalf("token exactly 24h old rejected: %v", err)
 	}
 	clk.Advance(time.Second)
-	_, err = c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: tok})
 	var nt *types.InvalidNextTokenException
-	if !errors.As(err, &nt) {
+	if err := list(&forecast.ListPredictorBacktestExportJobsInput{Filters: status, NextToken: tok}); !errors.As(err, &nt) {
 		t.Fatalf("expired token: got %v", err)
 	}
 }
 
-// TestWalkWhileCreating creates jobs between pages: the walk must return
-// every pre-existing job exactly once.
+// TestWalkWhileCreating creates jobs (and lets them and the fixtures move
+// on the clock) between pages: the walk returns every job that existed at
+// its start exactly once, unless it was deleted meanwhile.
 func TestWalkWhileCreating(t *testing.T) {
-	srv, clk := start(t, emulator.Options{PendingDuration: time.Second, InProgressDuration: time.Second})
-	c := client(srv)
-	want := map[string]bool{}
-	for _, j := range srv.Jobs(emulator.BacktestExportJob) {
-		want[j.Arn] = true
-	}
-	preds := srv.PredictorArns()
-	seen := map[string]int{}
-	p := forecast.NewListPredictorBacktestExportJobsPaginator(c, &forecast.ListPredictorBacktestExportJobsInput{MaxResults: aws.Int32(10)})
-	for i := 0; p.HasMorePages(); i++ {
-		if i > 1000 {
-			t.Fatal("paginator does not terminate")
-		}
-		out, err := p.NextPage(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, j := range out.PredictorBacktestExportJobs {
-			seen[*j.PredictorBacktestExportJobArn]++
-		}
-		for n := 0; n < 3; n++ {
-			if _, err := c.CreatePredictorBacktestExportJob(ctx(t), createInput(preds[n], fmt.Sprintf("during_walk_%d_%d", i, n))); err != nil {
-				t.Fatal(err)
+	for _, typ := range jobtype.All {
+		t.Run(typ.Noun, func(t *testing.T) {
+			srv, clk := start(t, emulator.Options{JobDuration: 6 * time.Second})
+			c := client(srv)
+			a := apis[typ]
+			want := map[string]bool{}
+			for _, j := range srv.Jobs(typ) {
+				want[j.Arn] = true
 			}
-		}
-		clk.Advance(time.Second) // lets created jobs settle into the indexes mid-walk
-	}
-	for arn := range want {
-		if seen[arn] != 1 {
-			t.Fatalf("%s seen %d times", arn, seen[arn])
-		}
-	}
-	for arn, n := range seen {
-		if !want[arn] || n != 1 {
-			t.Fatalf("unexpected %s (%d)", arn, n)
-		}
+			seen := map[string]int{}
+			var next *string
+			for i := 0; ; i++ {
+				if i > 1000 {
+					t.Fatal("walk does not terminate")
+				}
+				vs, tok, err := a.list(ctx(t), c, listArgs{maxResults: aws.Int32(10), nextToken: next})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range vs {
+					seen[v.arn]++
+				}
+				for n := 0; n < 2; n++ {
+					if _, err := a.create(ctx(t), c, defaultArgs(srv, typ, fmt.Sprintf("during_walk_%d_%d", i, n))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				clk.Advance(time.Second) // created jobs and fixtures change status mid-walk
+				if next = tok; next == nil {
+					break
+				}
+			}
+			still := map[string]bool{}
+			for _, j := range srv.Jobs(typ) {
+				still[j.Arn] = true
+			}
+			for arn := range want {
+				if seen[arn] != 1 && still[arn] {
+					t.Fatalf("%s seen %d times", arn, seen[arn])
+				}
+			}
+			for arn, n := range seen {
+				if !want[arn] || n != 1 {
+					t.Fatalf("unexpected %s (%d)", arn, n)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forecastgw/forecast-gateway/emulator"
 )
@@ -29,8 +30,7 @@ func do(t *testing.T, srv *emulator.Server, r rawReq) (*http.Response, map[strin
 	if r.target != "" {
 		req.Header.Set("X-Amz-Target", r.target)
 	}
-	// Any SigV4-looking Authorization is accepted unchecked.
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/forecast/aws4_request, SignedHeaders=host, Signature=deadbeef")
+	sign(req.Header)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +42,14 @@ func do(t *testing.T, srv *emulator.Server, r rawReq) (*http.Response, map[strin
 		t.Fatalf("response body is not a JSON object: %q", b)
 	}
 	return resp, m
+}
+
+// sign adds a well-formed SigV4 Authorization header for now (the
+// emulator checks its shape, scope and time, not the signature value).
+func sign(h http.Header) {
+	date := time.Now().UTC().Format(amzDate)
+	h.Set("X-Amz-Date", date)
+	h.Set("Authorization", authHeader(date[:8]+"/us-east-1/forecast/aws4_request"))
 }
 
 func TestRawProtocol(t *testing.T) {
@@ -60,6 +68,11 @@ func TestRawProtocol(t *testing.T) {
 		{"empty body is {}", rawReq{"POST", "/", ct, list, ``}, 200, "", "PredictorBacktestExportJobs"},
 		{"unknown members ignored", rawReq{"POST", "/", ct, list, `{"Bogus":1}`}, 200, "", "PredictorBacktestExportJobs"},
 		{"unknown target", rawReq{"POST", "/", ct, "AmazonForecast.CreateForecast", `{}`}, 400, "UnknownOperationException", "message"},
+		{"null body member", rawReq{"POST", "/", ct, "AmazonForecast.ListTagsForResource", `{"ResourceArn":null}`}, 400, "InvalidInputException", "Message"},
+		{"wrong nested type", rawReq{"POST", "/", ct, "AmazonForecast.CreateForecastExportJob", `{"Destination":{"S3Config":"x"}}`}, 400, "SerializationException", "message"},
+		{"wrong list type", rawReq{"POST", "/", ct, "AmazonForecast.CreateWhatIfForecastExport", `{"WhatIfForecastArns":"x"}`}, 400, "SerializationException", "message"},
+		{"wrong bool type", rawReq{"POST", "/", ct, "AmazonForecast.CreateDatasetImportJob", `{"UseGeolocationForTimeZone":"yes"}`}, 400, "SerializationException", "message"},
+		{"delete of unknown job", rawReq{"POST", "/", ct, "AmazonForecast.DeleteForecastExportJob", `{"ForecastExportJobArn":"arn:aws:forecast:us-east-1:123456789012:forecast-export-job/a/b"}`}, 400, "ResourceNotFoundException", "Message"},
 		{"other service prefix", rawReq{"POST", "/", ct, "AmazonSQS.ListPredictorBacktestExportJobs", `{}`}, 400, "UnknownOperationException", "message"},
 		{"missing target", rawReq{"POST", "/", ct, "", `{}`}, 400, "UnknownOperationException", "message"},
 		{"malformed json", rawReq{"POST", "/", ct, list, `{"MaxResults":`}, 400, "SerializationException", "message"},
@@ -103,7 +116,7 @@ func TestRawProtocol(t *testing.T) {
 			}
 		})
 	}
-	if n := srv.CallCount(""); n != 12 {
+	if n := srv.CallCount(""); n != 17 {
 		t.Fatalf("CallCount = %d: only requests for a known operation count", n)
 	}
 	// Timestamps are epoch seconds (JSON numbers).

@@ -1,8 +1,10 @@
 // Package emulator is an in-process Amazon Forecast emulator that speaks the
-// real AWS JSON 1.1 wire protocol for five operations, so the unmodified
-// aws-sdk-go-v2 forecast client cannot tell it from AWS. It carries
-// deterministic fixtures, a clock-driven job lifecycle, AWS-style keyset
-// pagination and fault injection. See README.md.
+// real AWS JSON 1.1 wire protocol for every export and import job type
+// (Create, Describe, List and Delete of each, plus StopResource and the tag
+// operations), so the unmodified aws-sdk-go-v2 forecast client cannot tell
+// it from AWS. It carries deterministic fixtures, job lifecycles on an
+// advanceable clock, SigV4 header checks, AWS-style keyset pagination and
+// fault injection. See README.md.
 package emulator
 
 import (
@@ -14,22 +16,25 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 )
 
-// Server is one emulated Forecast endpoint. Its state (jobs, faults,
-// counters) lives in the Server, not the listener, so it survives
+// Server is one emulated Forecast endpoint. Its state (jobs, tags, faults,
+// counters, clock) lives in the Server, not the listener, so it survives
 // Close/Start cycles.
 type Server struct {
 	opts     Options
 	store    *store
 	faults   faults
 	tokenKey []byte
-	ops      map[string]func([]byte) (any, *apiError)
+	ops      map[string]opFunc
 	calls    map[string]*atomic.Int64 // fixed key set: read without locking
 	canceled map[string]*atomic.Int64
 
@@ -39,41 +44,29 @@ type Server struct {
 	lastAddr string
 }
 
-// New builds a Server with its fixtures loaded. It does not listen; use
+// New builds a Server with its fixtures loaded; fixtures in a transitional
+// status are scheduled from the clock's time now. It does not listen; use
 // Start or Handler.
 func New(opts Options) *Server {
 	s := &Server{
 		opts:     opts.withDefaults(),
-		store:    newStore(),
 		tokenKey: make([]byte, 32),
 		calls:    map[string]*atomic.Int64{},
 		canceled: map[string]*atomic.Int64{},
 	}
+	s.store = newStore(s.opts.durations())
 	_, _ = rand.Read(s.tokenKey)
 	s.faults.rng = mrand.New(mrand.NewPCG(uint64(s.opts.FaultSeed), 0xfa17))
-	s.ops = map[string]func([]byte) (any, *apiError){
-		OpCreatePredictorBacktestExportJob:   s.opCreate,
-		OpDescribePredictorBacktestExportJob: s.opDescribe,
-		OpListPredictorBacktestExportJobs:    s.opListBacktest,
-		OpListForecastExportJobs:             s.opListExport,
-		OpListDatasetImportJobs:              s.opListImport,
-	}
+	s.registerOps()
 	for _, op := range Operations {
 		s.calls[op] = new(atomic.Int64)
 		s.canceled[op] = new(atomic.Int64)
 	}
-	s.loadFixtures()
+	s.loadFixtures(s.Now())
 	return s
 }
 
-func knownOp(op string) bool {
-	for _, o := range Operations {
-		if o == op {
-			return true
-		}
-	}
-	return false
-}
+func knownOp(op string) bool { return slices.Contains(Operations, op) }
 
 // Options returns the effective options (defaults filled in).
 func (s *Server) Options() Options { return s.opts }
@@ -151,10 +144,21 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", newRequestID())
+	if strings.HasPrefix(r.URL.Path, controlPathPrefix) {
+		s.serveControl(w, r)
+		return
+	}
 	// AWS JSON services only answer POST /; anything else is an unknown
 	// operation (AWS gives 404 here too).
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
 		writeError(w, &apiError{http.StatusNotFound, ErrUnknownOperation, "Only POST / is served."})
+		return
+	}
+	// Like AWS, authentication comes before the operation is looked at;
+	// refused requests reach no operation and are not counted.
+	if e := checkSigV4(r, s.opts.Region, time.Now()); e != nil {
+		s.opts.Logger.Debug("request refused", "type", e.typ, "message", e.msg)
+		writeError(w, e)
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
@@ -203,7 +207,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newErr(ErrSerialization, "Content-Type must be %s, got %q.", contentType, r.Header.Get("Content-Type")))
 		return
 	}
-	out, apiErr := handler(body)
+	now := s.Now()
+	s.store.advance(now)
+	out, apiErr := handler(body, now)
 	if gone() {
 		return
 	}
@@ -212,7 +218,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr)
 		return
 	}
-	writeJSON(w, out)
+	writeBody(w, out)
 }
 
 // InjectFault adds a fault for op ("" = every operation). Faults stack.
@@ -222,7 +228,9 @@ func (s *Server) InjectFault(op string, f Fault) { s.faults.add(op, f) }
 func (s *Server) ClearFaults() { s.faults.clear() }
 
 // CallCount is the number of requests for op ("" = all operations) that
-// reached the handler, faulted or not.
+// reached the operation's handler, faulted or not: they passed the SigV4
+// check and named a known operation. Refused requests and control
+// endpoint requests are not counted.
 func (s *Server) CallCount(op string) int64 { return sum(s.calls, op) }
 
 // CanceledCount is the number of requests for op ("" = all) whose client
@@ -251,84 +259,135 @@ func (s *Server) ResetCallCounts() {
 	}
 }
 
-// PredictorArns returns the fixture predictor ARNs in creation order.
-func (s *Server) PredictorArns() []string { return s.parentArns(BacktestExportJob) }
-
-// ForecastArns returns the fixture forecast ARNs in creation order.
-func (s *Server) ForecastArns() []string { return s.parentArns(ForecastExportJob) }
-
-// DatasetArns returns the fixture dataset ARNs in creation order.
-func (s *Server) DatasetArns() []string { return s.parentArns(DatasetImportJob) }
-
-func (s *Server) parentArns(k JobKind) []string {
-	s.store.mu.RLock()
-	defer s.store.mu.RUnlock()
-	return append([]string(nil), s.store.order[k]...)
+// kindFor returns t's row; it panics on a type outside jobtype.All (a
+// programming error in the caller).
+func kindFor(t *jobtype.Type) *kind {
+	k := kindOf[t]
+	if k == nil {
+		panic(fmt.Sprintf("emulator: unknown job type %v", t))
+	}
+	return k
 }
 
-// Jobs returns every job of kind k as the API shows it now, in list order
-// (CreationTime descending, ties by ARN ascending).
-func (s *Server) Jobs(k JobKind) []JobInfo {
-	now := s.opts.Clock.Now()
+// ParentArns returns the fixture parents of t's jobs in creation order:
+// datasets, forecasts, predictors, Explainabilities, or for
+// jobtype.WhatIfForecastExport the what-if forecasts.
+func (s *Server) ParentArns(t *jobtype.Type) []string {
+	k := kindFor(t)
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
-	all := s.store.tables[k].all
-	out := make([]JobInfo, len(all))
-	for i, j := range all {
-		out[i] = j.info(now)
+	return slices.Clone(s.store.order[k.refType])
+}
+
+// DatasetArns returns the fixture dataset ARNs in creation order.
+func (s *Server) DatasetArns() []string { return s.ParentArns(jobtype.DatasetImportJob) }
+
+// ForecastArns returns the fixture forecast ARNs in creation order.
+func (s *Server) ForecastArns() []string { return s.ParentArns(jobtype.ForecastExportJob) }
+
+// PredictorArns returns the fixture predictor ARNs in creation order.
+func (s *Server) PredictorArns() []string { return s.ParentArns(jobtype.PredictorBacktestExportJob) }
+
+// ExplainabilityArns returns the fixture Explainability ARNs in creation
+// order.
+func (s *Server) ExplainabilityArns() []string { return s.ParentArns(jobtype.ExplainabilityExport) }
+
+// WhatIfForecastArns returns the fixture what-if forecast ARNs in creation
+// order.
+func (s *Server) WhatIfForecastArns() []string { return s.ParentArns(jobtype.WhatIfForecastExport) }
+
+// Jobs returns every job of type t as the API shows it now, in list order
+// (CreationTime descending, ties by ARN ascending).
+func (s *Server) Jobs(t *jobtype.Type) []JobInfo {
+	k := kindFor(t)
+	now := s.Now()
+	s.store.advance(now)
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	x := &s.store.tables[k.idx].all
+	out := make([]JobInfo, 0, x.n)
+	it := x.seek(nil)
+	for j := it.next(); j != nil; j = it.next() {
+		out = append(out, s.store.info(j, now))
 	}
 	return out
 }
 
-// Job returns one job by ARN.
+// Job returns one job of any type by ARN, as the API shows it now.
 func (s *Server) Job(arn string) (JobInfo, bool) {
-	return s.store.get(arn, s.opts.Clock.Now())
+	now := s.Now()
+	s.store.advance(now)
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	j := s.store.byArn[arn]
+	if j == nil {
+		return JobInfo{}, false
+	}
+	return s.store.info(j, now), true
+}
+
+// JobCount returns the number of jobs of type t now.
+func (s *Server) JobCount(t *jobtype.Type) int {
+	k := kindFor(t)
+	s.store.advance(s.Now())
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	return s.store.tables[k.idx].all.n
+}
+
+// Statuses returns the distinct statuses of t's jobs now, sorted.
+func (s *Server) Statuses(t *jobtype.Type) []string {
+	k := kindFor(t)
+	s.store.advance(s.Now())
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	var out []string
+	for st, x := range s.store.tables[k.idx].byStatus {
+		if x.n > 0 {
+			out = append(out, st)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // SetJobStatus forces a job's status to any string, known to AWS or not
-// (e.g. "CREATE_QUEUED"), freezing its lifecycle. LastModificationTime
-// becomes now; a *_FAILED status without a message gets one.
+// (e.g. "CREATE_QUEUED"), and freezes its lifecycle: its pending
+// transition is cancelled (a later StopResource or Delete call starts a
+// new one). The job entered the status now; a *_FAILED status without a
+// message gets one.
 func (s *Server) SetJobStatus(jobArn, status string) error {
 	if status == "" {
 		return errors.New("emulator: empty status")
 	}
-	if !s.store.setStatus(jobArn, status, s.opts.Clock.Now()) {
+	now := s.Now()
+	st := s.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.advanceLocked(now)
+	j := st.byArn[jobArn]
+	if j == nil {
 		return fmt.Errorf("emulator: no job %s", jobArn)
+	}
+	st.unschedule(j)
+	j.activeAt = time.Time{}
+	st.setStatus(j, status, now)
+	if strings.HasSuffix(status, "_FAILED") && j.message == "" {
+		j.message = "Status set to " + status + " by the emulator test hook."
 	}
 	return nil
 }
 
-// SetParentStatus sets the status of a predictor, forecast or dataset.
-// Creating a job from a parent that is not ACTIVE fails with
-// ResourceInUseException.
+// SetParentStatus sets the status of a dataset, forecast, predictor,
+// Explainability or what-if forecast. Creating a job from a parent that is
+// not ACTIVE fails with ResourceInUseException.
 func (s *Server) SetParentStatus(arn, status string) error {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	p := s.store.parents[arn]
 	if p == nil {
-		return fmt.Errorf("emulator: no predictor, forecast or dataset %s", arn)
+		return fmt.Errorf("emulator: no parent resource %s", arn)
 	}
 	p.status = status
 	return nil
-}
-
-// JobCount returns the number of jobs of kind k.
-func (s *Server) JobCount(k JobKind) int {
-	s.store.mu.RLock()
-	defer s.store.mu.RUnlock()
-	return len(s.store.tables[k].all)
-}
-
-// Statuses returns the distinct statuses of kind k's jobs now, sorted.
-func (s *Server) Statuses(k JobKind) []string {
-	seen := map[string]bool{}
-	for _, j := range s.Jobs(k) {
-		seen[j.Status] = true
-	}
-	out := make([]string, 0, len(seen))
-	for st := range seen {
-		out = append(out, st)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -44,8 +44,8 @@ func (s *Server) sign(b []byte) []byte {
 	return m.Sum(nil)[:16]
 }
 
-func (s *Server) encodeToken(op string, fs []filter, last *JobInfo, now time.Time) string {
-	b, _ := json.Marshal(tokenBody{Op: op, Query: queryDigest(fs), Issued: now.Unix(), Cs: last.CreationTime.Unix(), Arn: last.Arn})
+func (s *Server) encodeToken(op string, fs []filter, cs int64, arn string, now time.Time) string {
+	b, _ := json.Marshal(tokenBody{Op: op, Query: queryDigest(fs), Issued: now.Unix(), Cs: cs, Arn: arn})
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(b) + "." + enc.EncodeToString(s.sign(b))
 }

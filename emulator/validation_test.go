@@ -11,10 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
 
 	"github.com/forecastgw/forecast-gateway/emulator"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 )
 
 // wantInvalid asserts err is the SDK's typed InvalidInputException naming
-// member (empty member: any message).
+// member.
 func wantInvalid(t *testing.T, err error, member string) {
 	t.Helper()
 	var ie *types.InvalidInputException
@@ -26,107 +27,114 @@ func wantInvalid(t *testing.T, err error, member string) {
 	}
 }
 
+func lower(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+// TestCreateValidation runs every constraint of the members all Create
+// operations share, for each type (member paths follow the type's names),
+// then each type's own members.
 func TestCreateValidation(t *testing.T) {
-	srv, _ := start(t, emulator.Options{})
+	srv, _ := start(t, small(emulator.Options{}))
 	c := client(srv, noClientValidation)
-	pred := srv.PredictorArns()[0]
-	tags := func(n int) []types.Tag {
-		out := make([]types.Tag, n)
-		for i := range out {
-			out[i] = types.Tag{Key: aws.String(fmt.Sprintf("k%d", i)), Value: aws.String("v")}
+	for _, typ := range jobtype.All {
+		loc := "destination"
+		if typ == jobtype.DatasetImportJob {
+			loc = "dataSource"
 		}
-		return out
-	}
-	tests := []struct {
-		name   string
-		mod    func(in *forecast.CreatePredictorBacktestExportJobInput)
-		member string // "" = must succeed
-	}{
-		{"valid", func(*forecast.CreatePredictorBacktestExportJobInput) {}, ""},
-		{"name missing", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.PredictorBacktestExportJobName = nil }, "predictorBacktestExportJobName"},
-		{"name empty", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.PredictorBacktestExportJobName = aws.String("")
-		}, "predictorBacktestExportJobName"},
-		{"name 63", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.PredictorBacktestExportJobName = aws.String("a" + strings.Repeat("b", 62))
-		}, ""},
-		{"name 64", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.PredictorBacktestExportJobName = aws.String(strings.Repeat("a", 64))
-		}, "predictorBacktestExportJobName"},
-		{"name starts with digit", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.PredictorBacktestExportJobName = aws.String("1abc")
-		}, "predictorBacktestExportJobName"},
-		{"name with dash", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.PredictorBacktestExportJobName = aws.String("ab-c")
-		}, "predictorBacktestExportJobName"},
-		{"predictor missing", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.PredictorArn = nil }, "predictorArn"},
-		{"predictor not an arn", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.PredictorArn = aws.String("predictor/x") }, "predictorArn"},
-		{"predictor arn too long", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.PredictorArn = aws.String("arn:aws:forecast:us-east-1:123456789012:predictor/" + strings.Repeat("x", 250))
-		}, "predictorArn"},
-		{"destination missing", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Destination = nil }, "destination"},
-		{"s3config missing", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Destination.S3Config = nil }, "destination.s3Config"},
-		{"path missing", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Destination.S3Config.Path = nil }, "destination.s3Config.path"},
-		{"path not s3", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Destination.S3Config.Path = aws.String("https://bucket/x")
-		}, "destination.s3Config.path"},
-		{"path too short", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Destination.S3Config.Path = aws.String("s3://a")
-		}, "destination.s3Config.path"},
-		{"path too long", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Destination.S3Config.Path = aws.String("s3://b/" + strings.Repeat("x", 4090))
-		}, "destination.s3Config.path"},
-		{"role missing", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Destination.S3Config.RoleArn = nil }, "destination.s3Config.roleArn"},
-		{"role not iam", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Destination.S3Config.RoleArn = aws.String("arn:aws:forecast:us-east-1:123456789012:predictor/x")
-		}, "destination.s3Config.roleArn"},
-		{"kms bad", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Destination.S3Config.KMSKeyArn = aws.String("alias/x")
-		}, "destination.s3Config.kMSKeyArn"},
-		{"kms too long", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Destination.S3Config.KMSKeyArn = aws.String(kmsArn + strings.Repeat("x", 200))
-		}, "destination.s3Config.kMSKeyArn"},
-		{"format csv", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Format = aws.String("CSV") }, ""},
-		{"format json", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Format = aws.String("JSON") }, "format"},
-		{"format lowercase", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Format = aws.String("csv") }, "format"},
-		{"50 tags", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags = tags(50) }, ""},
-		{"51 tags", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags = tags(51) }, "tags"},
-		{"tag key empty", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags[0].Key = aws.String("") }, "tags.1.member.key"},
-		{"tag key 129", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Tags[0].Key = aws.String(strings.Repeat("k", 129))
-		}, "tags.1.member.key"},
-		{"tag key aws:", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags[0].Key = aws.String("aws:cost") }, "tags.1.member.key"},
-		{"tag key AwS:", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags[0].Key = aws.String("AwS:cost") }, "tags.1.member.key"},
-		{"tag value aws: ok", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags[0].Value = aws.String("aws:ok") }, ""},
-		{"tag key bad char", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags[0].Key = aws.String("a*b") }, "tags.1.member.key"},
-		{"tag value empty ok", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags[0].Value = aws.String("") }, ""},
-		{"tag value 257", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Tags[0].Value = aws.String(strings.Repeat("v", 257))
-		}, "tags.1.member.value"},
-		{"tag key missing", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags[0].Key = nil }, "tags.1.member.key"},
-		{"tag value missing", func(in *forecast.CreatePredictorBacktestExportJobInput) { in.Tags[0].Value = nil }, "tags.1.member.value"},
-		{"duplicate tag keys", func(in *forecast.CreatePredictorBacktestExportJobInput) {
-			in.Tags = append(tags(2), types.Tag{Key: aws.String("k0"), Value: aws.String("x")})
-		}, "tags.3.member.key"},
-	}
-	for i, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			in := createInput(pred, fmt.Sprintf("job_%d", i))
-			tc.mod(in)
-			_, err := c.CreatePredictorBacktestExportJob(ctx(t), in)
-			if tc.member == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
+		nameM := lower(typ.NameMember)
+		refM := "whatIfForecastArns.1.member"
+		if typ.Parent.Member != "" {
+			refM = lower(typ.Parent.Member)
+		}
+		setRef := func(a *createArgs, v string) {
+			if typ.Parent.Member == "" {
+				a.whatIf = []string{v}
+			} else {
+				a.parent = v
 			}
-			wantInvalid(t, err, tc.member)
-		})
+		}
+		tests := []struct {
+			name   string
+			mod    func(a *createArgs)
+			member string // "" = must succeed
+		}{
+			{"valid", func(*createArgs) {}, ""},
+			{"name empty", func(a *createArgs) { a.name = "" }, nameM}, // absent member: null
+			{"name 63", func(a *createArgs) { a.name = "a" + strings.Repeat("b", 62) }, ""},
+			{"name 64", func(a *createArgs) { a.name = strings.Repeat("a", 64) }, nameM},
+			{"name starts with digit", func(a *createArgs) { a.name = "1abc" }, nameM},
+			{"name with dash", func(a *createArgs) { a.name = "ab-c" }, nameM},
+			{"parent not an arn", func(a *createArgs) { setRef(a, "parent/x") }, refM},
+			{"parent arn too long", func(a *createArgs) {
+				setRef(a, "arn:aws:forecast:us-east-1:123456789012:x/"+strings.Repeat("x", 300))
+			}, refM},
+			{"path missing", func(a *createArgs) { a.path = "" }, loc + ".s3Config.path"},
+			{"path not s3", func(a *createArgs) { a.path = "https://bucket/x" }, loc + ".s3Config.path"},
+			{"path too short", func(a *createArgs) { a.path = "s3://a" }, loc + ".s3Config.path"},
+			{"path too long", func(a *createArgs) { a.path = "s3://b/" + strings.Repeat("x", 4090) }, loc + ".s3Config.path"},
+			{"role missing", func(a *createArgs) { a.role = "" }, loc + ".s3Config.roleArn"},
+			{"role not iam", func(a *createArgs) { a.role = "arn:aws:forecast:us-east-1:123456789012:predictor/x" }, loc + ".s3Config.roleArn"},
+			{"kms bad", func(a *createArgs) { a.kms = "alias/x" }, loc + ".s3Config.kMSKeyArn"},
+			{"kms too long", func(a *createArgs) { a.kms = kmsArn + strings.Repeat("x", 200) }, loc + ".s3Config.kMSKeyArn"},
+			{"format csv", func(a *createArgs) { a.format = "CSV" }, ""},
+			{"format json", func(a *createArgs) { a.format = "JSON" }, "format"},
+			{"format lowercase", func(a *createArgs) { a.format = "csv" }, "format"},
+			{"50 tags", func(a *createArgs) { a.tags = manyTags(50, "k") }, ""},
+			{"51 tags", func(a *createArgs) { a.tags = manyTags(51, "k") }, "tags"},
+			{"tag key empty", func(a *createArgs) { a.tags = map[string]string{"": "v"} }, "tags.1.member.key"},
+			{"tag key 129", func(a *createArgs) { a.tags = map[string]string{strings.Repeat("k", 129): "v"} }, "tags.1.member.key"},
+			{"tag key aws:", func(a *createArgs) { a.tags = map[string]string{"aws:cost": "v"} }, "tags.1.member.key"},
+			{"tag key AwS:", func(a *createArgs) { a.tags = map[string]string{"AwS:cost": "v"} }, "tags.1.member.key"},
+			{"tag value aws: ok", func(a *createArgs) { a.tags = map[string]string{"k": "aws:ok"} }, ""},
+			{"tag key bad char", func(a *createArgs) { a.tags = map[string]string{"a*b": "v"} }, "tags.1.member.key"},
+			{"tag value empty ok", func(a *createArgs) { a.tags = map[string]string{"k": ""} }, ""},
+			{"tag value 257", func(a *createArgs) { a.tags = map[string]string{"k": strings.Repeat("v", 257)} }, "tags.1.member.value"},
+		}
+		if typ == jobtype.DatasetImportJob {
+			tests = append(tests, []struct {
+				name   string
+				mod    func(a *createArgs)
+				member string
+			}{
+				{"import mode bad", func(a *createArgs) { a.importMode = "PARTIAL" }, "importMode"},
+				{"import mode incremental", func(a *createArgs) { a.importMode = "INCREMENTAL" }, ""},
+				{"time zone bad chars", func(a *createArgs) { a.timeZone = "Europe Berlin" }, "timeZone"},
+				{"time zone 257", func(a *createArgs) { a.timeZone = strings.Repeat("Z", 257) }, "timeZone"},
+				{"timestamp format bad chars", func(a *createArgs) { a.timestampFormat = "yyyy/MM/dd" }, "timestampFormat"},
+				{"timestamp format with quote ok", func(a *createArgs) { a.timestampFormat = "yyyy-MM-dd'T'HH:mm:ss" }, ""},
+				{"geolocation format unknown", func(a *createArgs) { a.geo = "ZIP" }, "geolocationFormat"},
+				{"geolocation format bad chars", func(a *createArgs) { a.geo = "LAT-LONG" }, "geolocationFormat"},
+			}...)
+		}
+		if typ == jobtype.WhatIfForecastExport {
+			tests = append(tests, []struct {
+				name   string
+				mod    func(a *createArgs)
+				member string
+			}{
+				{"no what-if forecasts", func(a *createArgs) { a.whatIf = []string{} }, "whatIfForecastArns"},
+				{"51 what-if forecasts", func(a *createArgs) { a.whatIf = make([]string, 51) }, "whatIfForecastArns"},
+				{"second arn bad", func(a *createArgs) { a.whatIf = append(a.whatIf[:1], "nope") }, "whatIfForecastArns.2.member"},
+			}...)
+		}
+		for i, tc := range tests {
+			t.Run(typ.Noun+"/"+tc.name, func(t *testing.T) {
+				args := defaultArgs(srv, typ, fmt.Sprintf("job_%d", i))
+				tc.mod(&args)
+				_, err := apis[typ].create(ctx(t), c, args)
+				if tc.member == "" {
+					if err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				wantInvalid(t, err, tc.member)
+			})
+		}
 	}
 }
 
 func TestCreateValidationReportsEveryViolation(t *testing.T) {
-	srv, _ := start(t, emulator.Options{})
+	srv, _ := start(t, small(emulator.Options{}))
 	c := client(srv, noClientValidation)
 	_, err := c.CreatePredictorBacktestExportJob(ctx(t), &forecast.CreatePredictorBacktestExportJobInput{
 		PredictorBacktestExportJobName: aws.String("9bad"),
@@ -146,77 +154,76 @@ func TestCreateValidationReportsEveryViolation(t *testing.T) {
 			t.Fatalf("message %q lacks %q", msg, m)
 		}
 	}
+	_, err = c.CreateWhatIfForecastExport(ctx(t), &forecast.CreateWhatIfForecastExportInput{WhatIfForecastExportName: aws.String("x")})
+	wantInvalid(t, err, "whatIfForecastArns")
+	_, err = c.CreateDatasetImportJob(ctx(t), &forecast.CreateDatasetImportJobInput{DatasetImportJobName: aws.String("x"), DatasetArn: aws.String(srv.DatasetArns()[0])})
+	wantInvalid(t, err, "dataSource")
 }
 
-func TestDescribeValidation(t *testing.T) {
-	srv, _ := start(t, emulator.Options{})
+// TestArnMemberValidation: the job ARN of Describe and Delete and the
+// ResourceArn of the resource operations.
+func TestArnMemberValidation(t *testing.T) {
+	srv, _ := start(t, small(emulator.Options{}))
 	c := client(srv, noClientValidation)
-	for _, arn := range []*string{nil, aws.String(""), aws.String("not-an-arn"), aws.String("arn:aws:forecast:us-east-1:1:x/" + strings.Repeat("y", 256))} {
-		_, err := c.DescribePredictorBacktestExportJob(ctx(t), &forecast.DescribePredictorBacktestExportJobInput{PredictorBacktestExportJobArn: arn})
-		wantInvalid(t, err, "predictorBacktestExportJobArn")
+	long := "arn:aws:forecast:us-east-1:1:x/" + strings.Repeat("y", 300)
+	for _, typ := range jobtype.All {
+		member := lower(typ.ArnMember)
+		for _, arn := range []string{"", "not-an-arn", long} {
+			_, err := apis[typ].describe(ctx(t), c, arn)
+			wantInvalid(t, err, member)
+			wantInvalid(t, apis[typ].del(ctx(t), c, arn), member)
+		}
 	}
-}
+	// What-if forecast export ARNs are LongArns: up to 300 characters.
+	long280 := "arn:aws:forecast:us-east-1:123456789012:what-if-forecast-export/" + strings.Repeat("y", 216)
+	_, err := apis[jobtype.WhatIfForecastExport].describe(ctx(t), c, long280)
+	wantErr[*types.ResourceNotFoundException](t, err, long280)
+	_, err = apis[jobtype.ForecastExportJob].describe(ctx(t), c, long280)
+	wantInvalid(t, err, "forecastExportJobArn")
 
-// listCall runs one List operation by name with the given filters.
-type listArgs struct {
-	filters    []types.Filter
-	maxResults *int32
-	nextToken  *string
-}
-
-func callList(t *testing.T, c *forecast.Client, op string, a listArgs) (n int, next *string, err error) {
-	t.Helper()
-	switch op {
-	case emulator.OpListPredictorBacktestExportJobs:
-		out, err := c.ListPredictorBacktestExportJobs(ctx(t), &forecast.ListPredictorBacktestExportJobsInput{Filters: a.filters, MaxResults: a.maxResults, NextToken: a.nextToken})
-		if err != nil {
-			return 0, nil, err
-		}
-		return len(out.PredictorBacktestExportJobs), out.NextToken, nil
-	case emulator.OpListForecastExportJobs:
-		out, err := c.ListForecastExportJobs(ctx(t), &forecast.ListForecastExportJobsInput{Filters: a.filters, MaxResults: a.maxResults, NextToken: a.nextToken})
-		if err != nil {
-			return 0, nil, err
-		}
-		return len(out.ForecastExportJobs), out.NextToken, nil
-	default:
-		out, err := c.ListDatasetImportJobs(ctx(t), &forecast.ListDatasetImportJobsInput{Filters: a.filters, MaxResults: a.maxResults, NextToken: a.nextToken})
-		if err != nil {
-			return 0, nil, err
-		}
-		return len(out.DatasetImportJobs), out.NextToken, nil
+	for _, arn := range []*string{nil, aws.String(""), aws.String("nope"), aws.String(long)} {
+		_, err := c.StopResource(ctx(t), &forecast.StopResourceInput{ResourceArn: arn})
+		wantInvalid(t, err, "resourceArn")
+		_, err = c.ListTagsForResource(ctx(t), &forecast.ListTagsForResourceInput{ResourceArn: arn})
+		wantInvalid(t, err, "resourceArn")
+		_, err = c.TagResource(ctx(t), &forecast.TagResourceInput{ResourceArn: arn, Tags: []types.Tag{}})
+		wantInvalid(t, err, "resourceArn")
+		_, err = c.UntagResource(ctx(t), &forecast.UntagResourceInput{ResourceArn: arn, TagKeys: []string{"k"}})
+		wantInvalid(t, err, "resourceArn")
 	}
+	job := srv.Jobs(jobtype.ForecastExportJob)[0].Arn
+	_, err = c.TagResource(ctx(t), &forecast.TagResourceInput{ResourceArn: aws.String(job)})
+	wantInvalid(t, err, "tags")
+	_, err = c.UntagResource(ctx(t), &forecast.UntagResourceInput{ResourceArn: aws.String(job)})
+	wantInvalid(t, err, "tagKeys")
+	_, err = c.UntagResource(ctx(t), &forecast.UntagResourceInput{ResourceArn: aws.String(job), TagKeys: []string{}})
+	wantInvalid(t, err, "tagKeys")
+	_, err = c.UntagResource(ctx(t), &forecast.UntagResourceInput{ResourceArn: aws.String(job), TagKeys: make([]string, 201)})
+	wantInvalid(t, err, "tagKeys")
+	_, err = c.UntagResource(ctx(t), &forecast.UntagResourceInput{ResourceArn: aws.String(job), TagKeys: []string{"ok", strings.Repeat("k", 129)}})
+	wantInvalid(t, err, "tagKeys.2.member")
 }
 
+// TestListValidation: each List operation's filter keys (Status plus the
+// type's own key, case-sensitive), conditions, values, MaxResults and
+// NextToken.
 func TestListValidation(t *testing.T) {
-	srv, _ := start(t, emulator.Options{})
+	srv, _ := start(t, small(emulator.Options{}))
 	c := client(srv, noClientValidation)
-	parentKey := map[string]string{
-		emulator.OpListPredictorBacktestExportJobs: "PredictorArn",
-		emulator.OpListForecastExportJobs:          "ForecastArn",
-		emulator.OpListDatasetImportJobs:           "DatasetArn",
-	}
-	parentArn := map[string]string{
-		emulator.OpListPredictorBacktestExportJobs: srv.PredictorArns()[0],
-		emulator.OpListForecastExportJobs:          srv.ForecastArns()[0],
-		emulator.OpListDatasetImportJobs:           srv.DatasetArns()[0],
-	}
 	f := func(k, v string, cond types.FilterConditionString) types.Filter {
 		return types.Filter{Key: aws.String(k), Value: aws.String(v), Condition: cond}
 	}
-	for _, op := range []string{emulator.OpListPredictorBacktestExportJobs, emulator.OpListForecastExportJobs, emulator.OpListDatasetImportJobs} {
-		pk, pa := parentKey[op], parentArn[op]
-		otherKey := "ForecastArn"
-		if pk == "ForecastArn" {
-			otherKey = "DatasetArn"
-		}
+	for i, typ := range jobtype.All {
+		pk := typ.Filter.AWSKey
+		pa := refValue(typ, srv.Jobs(typ)[0])
+		otherKey := jobtype.All[(i+1)%len(jobtype.All)].Filter.AWSKey
 		tests := []struct {
 			name   string
 			args   listArgs
 			member string
 		}{
 			{"no input", listArgs{}, ""},
-			{"parent IS", listArgs{filters: []types.Filter{f(pk, pa, "IS")}}, ""},
+			{"own key IS", listArgs{filters: []types.Filter{f(pk, pa, "IS")}}, ""},
 			{"status IS_NOT", listArgs{filters: []types.Filter{f("Status", "ACTIVE", "IS_NOT")}}, ""},
 			{"unknown status value is just a string", listArgs{filters: []types.Filter{f("Status", "WHATEVER", "IS")}}, ""},
 			{"same key twice", listArgs{filters: []types.Filter{f("Status", "ACTIVE", "IS_NOT"), f("Status", "CREATE_FAILED", "IS_NOT")}}, ""},
@@ -230,7 +237,7 @@ func TestListValidation(t *testing.T) {
 			{"value empty", listArgs{filters: []types.Filter{f("Status", "", "IS")}}, "filters.1.member.value"},
 			{"value missing", listArgs{filters: []types.Filter{{Key: aws.String("Status"), Condition: "IS"}}}, "filters.1.member.value"},
 			{"value 257", listArgs{filters: []types.Filter{f("Status", strings.Repeat("A", 257), "IS")}}, "filters.1.member.value"},
-			{"parent value not an arn", listArgs{filters: []types.Filter{f(pk, "my-parent", "IS")}}, "filters.1.member.value"},
+			{"own key value not an arn", listArgs{filters: []types.Filter{f(pk, "my-resource", "IS")}}, "filters.1.member.value"},
 			{"second filter bad", listArgs{filters: []types.Filter{f(pk, pa, "IS"), f("Status", "ACTIVE", "NOT")}}, "filters.2.member.condition"},
 			{"max results 0", listArgs{maxResults: aws.Int32(0)}, "maxResults"},
 			{"max results 1", listArgs{maxResults: aws.Int32(1)}, ""},
@@ -241,8 +248,8 @@ func TestListValidation(t *testing.T) {
 			{"token 3001", listArgs{nextToken: aws.String(strings.Repeat("t", 3001))}, "nextToken"},
 		}
 		for _, tc := range tests {
-			t.Run(op+"/"+tc.name, func(t *testing.T) {
-				_, _, err := callList(t, c, op, tc.args)
+			t.Run(typ.ListOp()+"/"+tc.name, func(t *testing.T) {
+				_, _, err := apis[typ].list(ctx(t), c, tc.args)
 				if tc.member == "" {
 					if err != nil {
 						t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/forecast"
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -12,15 +11,19 @@ import (
 )
 
 // Enum tables: AWS strings to proto enums and back. Built from the generated
-// enum value names so adding a value to the proto is the only change needed.
+// enum value names (the AWS string is the name without its prefix), so
+// adding a value to the proto is the only change needed.
 var (
-	jobStatusFromAWS  = enumFromAWS(gatewayv1.JobStatus_value, "JOB_STATUS_")
-	formatFromAWS     = enumFromAWS(gatewayv1.ExportFormat_value, "EXPORT_FORMAT_")
-	importModeFromAWS = enumFromAWS(gatewayv1.ImportMode_value, "IMPORT_MODE_")
-	formatToAWS       = map[gatewayv1.ExportFormat]string{
-		gatewayv1.ExportFormat_EXPORT_FORMAT_CSV:     "CSV",
-		gatewayv1.ExportFormat_EXPORT_FORMAT_PARQUET: "PARQUET",
-	}
+	jobStatusFromAWS    = enumFromAWS(gatewayv1.JobStatus_value, "JOB_STATUS_")
+	exportFormatFromAWS = enumFromAWS(gatewayv1.ExportFormat_value, "EXPORT_FORMAT_")
+	importFormatFromAWS = enumFromAWS(gatewayv1.ImportFormat_value, "IMPORT_FORMAT_")
+	importModeFromAWS   = enumFromAWS(gatewayv1.ImportMode_value, "IMPORT_MODE_")
+	geoFormatFromAWS    = enumFromAWS(gatewayv1.GeolocationFormat_value, "GEOLOCATION_FORMAT_")
+
+	exportFormatToAWS = enumToAWS(gatewayv1.ExportFormat_name, "EXPORT_FORMAT_")
+	importFormatToAWS = enumToAWS(gatewayv1.ImportFormat_name, "IMPORT_FORMAT_")
+	importModeToAWS   = enumToAWS(gatewayv1.ImportMode_name, "IMPORT_MODE_")
+	geoFormatToAWS    = enumToAWS(gatewayv1.GeolocationFormat_name, "GEOLOCATION_FORMAT_")
 )
 
 func enumFromAWS(values map[string]int32, prefix string) map[string]int32 {
@@ -28,6 +31,18 @@ func enumFromAWS(values map[string]int32, prefix string) map[string]int32 {
 	for name, n := range values {
 		if n != 0 {
 			m[name[len(prefix):]] = n
+		}
+	}
+	return m
+}
+
+// enumToAWS maps every non-zero value to its AWS string; UNSPECIFIED (0)
+// has none, meaning "send nothing, AWS's default applies".
+func enumToAWS(names map[int32]string, prefix string) map[int32]string {
+	m := make(map[int32]string, len(names))
+	for n, name := range names {
+		if n != 0 {
+			m[n] = name[len(prefix):]
 		}
 	}
 	return m
@@ -42,40 +57,42 @@ type converter struct {
 	unknown UnknownEnumFunc
 }
 
-func (c converter) status(s *string) (gatewayv1.JobStatus, string) {
-	v := aws.ToString(s)
+// enum maps an AWS string through table, reporting values it lacks; it
+// returns the enum number and the raw string for the aws_* companion.
+func (c converter) enum(field, v string, table map[string]int32) (int32, string) {
 	if v == "" {
-		return gatewayv1.JobStatus_JOB_STATUS_UNSPECIFIED, ""
+		return 0, ""
 	}
-	n, ok := jobStatusFromAWS[v]
+	n, ok := table[v]
 	if !ok && c.unknown != nil {
-		c.unknown("status", v)
+		c.unknown(field, v)
 	}
-	return gatewayv1.JobStatus(n), v
+	return n, v
 }
 
-func (c converter) format(s *string) (gatewayv1.ExportFormat, string) {
-	v := aws.ToString(s)
-	if v == "" {
-		return gatewayv1.ExportFormat_EXPORT_FORMAT_UNSPECIFIED, ""
-	}
-	n, ok := formatFromAWS[v]
-	if !ok && c.unknown != nil {
-		c.unknown("format", v)
-	}
-	return gatewayv1.ExportFormat(n), v
+func (c converter) status(s *string) (gatewayv1.JobStatus, string) {
+	n, raw := c.enum("status", aws.ToString(s), jobStatusFromAWS)
+	return gatewayv1.JobStatus(n), raw
+}
+
+func (c converter) exportFormat(s *string) (gatewayv1.ExportFormat, string) {
+	n, raw := c.enum("format", aws.ToString(s), exportFormatFromAWS)
+	return gatewayv1.ExportFormat(n), raw
+}
+
+func (c converter) importFormat(s *string) (gatewayv1.ImportFormat, string) {
+	n, raw := c.enum("format", aws.ToString(s), importFormatFromAWS)
+	return gatewayv1.ImportFormat(n), raw
 }
 
 func (c converter) importMode(m types.ImportMode) (gatewayv1.ImportMode, string) {
-	v := string(m)
-	if v == "" {
-		return gatewayv1.ImportMode_IMPORT_MODE_UNSPECIFIED, ""
-	}
-	n, ok := importModeFromAWS[v]
-	if !ok && c.unknown != nil {
-		c.unknown("import_mode", v)
-	}
-	return gatewayv1.ImportMode(n), v
+	n, raw := c.enum("import_mode", string(m), importModeFromAWS)
+	return gatewayv1.ImportMode(n), raw
+}
+
+func (c converter) geolocationFormat(s *string) (gatewayv1.GeolocationFormat, string) {
+	n, raw := c.enum("geolocation_format", aws.ToString(s), geoFormatFromAWS)
+	return gatewayv1.GeolocationFormat(n), raw
 }
 
 func timestamp(t *time.Time) *timestamppb.Timestamp {
@@ -110,91 +127,58 @@ func dataSourceFromAWS(d *types.DataSource) *gatewayv1.DataSource {
 	return &gatewayv1.DataSource{S3Config: s3ConfigFromAWS(d.S3Config)}
 }
 
-func (c converter) backtestSummary(s types.PredictorBacktestExportJobSummary) *gatewayv1.PredictorBacktestExportJobSummary {
-	st, raw := c.status(s.Status)
-	return &gatewayv1.PredictorBacktestExportJobSummary{
-		PredictorBacktestExportJobArn:  aws.ToString(s.PredictorBacktestExportJobArn),
-		PredictorBacktestExportJobName: aws.ToString(s.PredictorBacktestExportJobName),
-		Destination:                    destinationFromAWS(s.Destination),
-		Status:                         st,
-		AwsStatus:                      raw,
-		Message:                        aws.ToString(s.Message),
-		CreationTime:                   timestamp(s.CreationTime),
-		LastModificationTime:           timestamp(s.LastModificationTime),
+// s3ConfigToAWS translates a validated S3Config; an empty KMS key is not
+// sent.
+func s3ConfigToAWS(c *gatewayv1.S3Config) *types.S3Config {
+	out := &types.S3Config{Path: aws.String(c.GetPath()), RoleArn: aws.String(c.GetRoleArn())}
+	if k := c.GetKmsKeyArn(); k != "" {
+		out.KMSKeyArn = aws.String(k)
 	}
+	return out
 }
 
-func (c converter) forecastExportSummary(s types.ForecastExportJobSummary) *gatewayv1.ForecastExportJobSummary {
-	st, raw := c.status(s.Status)
-	return &gatewayv1.ForecastExportJobSummary{
-		ForecastExportJobArn:  aws.ToString(s.ForecastExportJobArn),
-		ForecastExportJobName: aws.ToString(s.ForecastExportJobName),
-		Destination:           destinationFromAWS(s.Destination),
-		Status:                st,
-		AwsStatus:             raw,
-		Message:               aws.ToString(s.Message),
-		CreationTime:          timestamp(s.CreationTime),
-		LastModificationTime:  timestamp(s.LastModificationTime),
-	}
+func destinationToAWS(d *gatewayv1.DataDestination) *types.DataDestination {
+	return &types.DataDestination{S3Config: s3ConfigToAWS(d.GetS3Config())}
 }
 
-func (c converter) datasetImportSummary(s types.DatasetImportJobSummary) *gatewayv1.DatasetImportJobSummary {
-	st, raw := c.status(s.Status)
-	mode, rawMode := c.importMode(s.ImportMode)
-	return &gatewayv1.DatasetImportJobSummary{
-		DatasetImportJobArn:  aws.ToString(s.DatasetImportJobArn),
-		DatasetImportJobName: aws.ToString(s.DatasetImportJobName),
-		DataSource:           dataSourceFromAWS(s.DataSource),
-		Status:               st,
-		AwsStatus:            raw,
-		Message:              aws.ToString(s.Message),
-		CreationTime:         timestamp(s.CreationTime),
-		LastModificationTime: timestamp(s.LastModificationTime),
-		ImportMode:           mode,
-		AwsImportMode:        rawMode,
+// optionalString is nil for "", so AWS applies its default.
+func optionalString(s string) *string {
+	if s == "" {
+		return nil
 	}
+	return aws.String(s)
 }
 
-func (c converter) describeResponse(o *forecast.DescribePredictorBacktestExportJobOutput) *gatewayv1.DescribePredictorBacktestExportJobResponse {
-	st, raw := c.status(o.Status)
-	f, rawF := c.format(o.Format)
-	return &gatewayv1.DescribePredictorBacktestExportJobResponse{
-		PredictorBacktestExportJobArn:  aws.ToString(o.PredictorBacktestExportJobArn),
-		PredictorBacktestExportJobName: aws.ToString(o.PredictorBacktestExportJobName),
-		PredictorArn:                   aws.ToString(o.PredictorArn),
-		Destination:                    destinationFromAWS(o.Destination),
-		Format:                         f,
-		AwsFormat:                      rawF,
-		Status:                         st,
-		AwsStatus:                      raw,
-		Message:                        aws.ToString(o.Message),
-		CreationTime:                   timestamp(o.CreationTime),
-		LastModificationTime:           timestamp(o.LastModificationTime),
-	}
+// exportFormatToAWSPtr is the AWS format of a validated export format; nil
+// for UNSPECIFIED, so AWS applies its default.
+func exportFormatToAWSPtr(f gatewayv1.ExportFormat) *string {
+	return optionalString(exportFormatToAWS[int32(f)])
 }
 
-// createInput translates a request that validateCreate already accepted.
-func createInput(r *gatewayv1.CreatePredictorBacktestExportJobRequest) *forecast.CreatePredictorBacktestExportJobInput {
-	s3 := r.GetDestination().GetS3Config()
-	in := &forecast.CreatePredictorBacktestExportJobInput{
-		PredictorBacktestExportJobName: aws.String(r.GetPredictorBacktestExportJobName()),
-		PredictorArn:                   aws.String(r.GetPredictorArn()),
-		Destination: &types.DataDestination{S3Config: &types.S3Config{
-			Path:    aws.String(s3.GetPath()),
-			RoleArn: aws.String(s3.GetRoleArn()),
-		}},
+func tagsToAWS(tags []*gatewayv1.Tag) []types.Tag {
+	if len(tags) == 0 {
+		return nil
 	}
-	if k := s3.GetKmsKeyArn(); k != "" {
-		in.Destination.S3Config.KMSKeyArn = aws.String(k)
+	out := make([]types.Tag, len(tags))
+	for i, t := range tags {
+		out[i] = types.Tag{Key: aws.String(t.GetKey()), Value: aws.String(t.GetValue())}
 	}
-	if f, ok := formatToAWS[r.GetFormat()]; ok {
-		in.Format = aws.String(f)
+	return out
+}
+
+func tagsFromAWS(tags []types.Tag) []*gatewayv1.Tag {
+	out := make([]*gatewayv1.Tag, len(tags))
+	for i, t := range tags {
+		out[i] = &gatewayv1.Tag{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value)}
 	}
-	if len(r.GetTags()) > 0 {
-		in.Tags = make([]types.Tag, len(r.GetTags()))
-		for i, t := range r.GetTags() {
-			in.Tags[i] = types.Tag{Key: aws.String(t.GetKey()), Value: aws.String(t.GetValue())}
-		}
+	return out
+}
+
+// convertAll converts a page of AWS summaries.
+func convertAll[In, Out any](items []In, f func(In) Out) []Out {
+	out := make([]Out, len(items))
+	for i, it := range items {
+		out[i] = f(it)
 	}
-	return in
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
 
+	"github.com/forecastgw/forecast-gateway/internal/apierr"
 	"github.com/forecastgw/forecast-gateway/internal/filter"
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
 )
@@ -28,21 +29,22 @@ type listQuery struct {
 }
 
 // fetchFunc calls one AWS List page: at most maxResults items, resuming from
-// token. It returns the items and AWS's NextToken (nil at the end).
+// token. It returns the items and AWS's NextToken (nil at the end). The
+// error is the SDK's, untranslated.
 type fetchFunc[T any] func(ctx context.Context, filters []types.Filter, maxResults int32, token *string) ([]T, *string, error)
 
 // parseListRequest validates page_size, filter and page_token together, so a
 // client learns every problem at once, and before any upstream call.
 func (s *ForecastJobServer) parseListRequest(method string, fields []filter.Field, r listRequest) (listQuery, error) {
 	var q listQuery
-	var vs []fieldViolation
+	var vs []apierr.FieldViolation
 	size, sizeVs := effectivePageSize(r.GetPageSize())
 	q.pageSize = size
 	vs = append(vs, sizeVs...)
 
 	f, err := filter.Parse(r.GetFilter(), fields)
 	if err != nil {
-		vs = append(vs, fieldViolation{"filter", filterProblem(err)})
+		vs = append(vs, apierr.FieldViolation{Field: "filter", Description: filterProblem(err)})
 	} else {
 		q.canon = f.Canonical()
 		q.filters = awsFilters(f)
@@ -55,17 +57,17 @@ func (s *ForecastJobServer) parseListRequest(method string, fields []filter.Fiel
 		// so only its other faults (malformed, foreign, expired...) count.
 		if terr != nil && (err == nil || !errors.Is(terr, pagetoken.ErrWrongFilter)) {
 			tokenBad = true
-			vs = append(vs, fieldViolation{"page_token", pageTokenProblem(terr)})
+			vs = append(vs, apierr.FieldViolation{Field: "page_token", Description: pageTokenProblem(terr)})
 		} else if terr == nil {
 			q.upstream = aws.String(upstream)
 		}
 	}
 	if len(vs) > 0 {
-		reason := ReasonInvalidArgument
+		reason := apierr.ReasonInvalidArgument
 		if tokenBad && len(vs) == 1 {
-			reason = ReasonInvalidPageToken
+			reason = apierr.ReasonInvalidPageToken
 		}
-		return q, invalidArgument(reason, vs...)
+		return q, apierr.InvalidArgument(reason, vs...)
 	}
 	return q, nil
 }
@@ -95,12 +97,13 @@ func pageTokenProblem(err error) string {
 	return msg + " (rule: " + rule + ")"
 }
 
-// filterProblem is the parser's message with its position, without the
-// package prefix (the field name already says it is the filter).
+// filterProblem is the parser's message with its position and rule,
+// without the package prefix (the field name already says it is the
+// filter).
 func filterProblem(err error) string {
 	var fe *filter.Error
 	if errors.As(err, &fe) {
-		return fmt.Sprintf("position %d: %s", fe.Pos, fe.Msg)
+		return fmt.Sprintf("position %d: %s (rule: %s)", fe.Pos, fe.Msg, fe.Rule)
 	}
 	return err.Error()
 }
@@ -134,7 +137,7 @@ func collectPage[T any](ctx context.Context, s *ForecastJobServer, method string
 		want := min(q.pageSize-len(items), awsMaxResults)
 		got, next, err := fetch(ctx, q.filters, int32(want), token)
 		if err != nil {
-			return nil, "", upstreamError(method, err)
+			return nil, "", apierr.FromUpstream(method, err)
 		}
 		items = append(items, got...)
 		token = next
@@ -145,7 +148,7 @@ func collectPage[T any](ctx context.Context, s *ForecastJobServer, method string
 	next, err := s.tokens.Seal(method, q.canon, *token)
 	if err != nil {
 		s.log.Error("sealing page token failed", "method", method, "error", err)
-		return nil, "", internalError()
+		return nil, "", apierr.Internal()
 	}
 	return items, next, nil
 }

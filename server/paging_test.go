@@ -1,89 +1,29 @@
 package server
 
+// Lists: filters to AWS Filters, page tokens bound to the List method and
+// the filter, page sizes, and collectPage's call budget (ceil(page_size/100)
+// AWS calls, never an AWS page fetched twice).
+
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/forecast"
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
+	"github.com/aws/smithy-go"
 	"google.golang.org/grpc/codes"
 
+	"github.com/forecastgw/forecast-gateway/internal/apierr"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
-
-	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 )
-
-// ptNoUpstream is a ForecastAPI that fails the test if it is ever called:
-// the functions under test here must not reach AWS by themselves.
-type ptNoUpstream struct{ t *testing.T }
-
-func (f ptNoUpstream) fail(op string) { f.t.Errorf("unexpected upstream call %s", op) }
-
-func (f ptNoUpstream) ListPredictorBacktestExportJobs(context.Context, *forecast.ListPredictorBacktestExportJobsInput, ...func(*forecast.Options)) (*forecast.ListPredictorBacktestExportJobsOutput, error) {
-	f.fail("ListPredictorBacktestExportJobs")
-	return nil, errors.New("unexpected call")
-}
-
-func (f ptNoUpstream) CreatePredictorBacktestExportJob(context.Context, *forecast.CreatePredictorBacktestExportJobInput, ...func(*forecast.Options)) (*forecast.CreatePredictorBacktestExportJobOutput, error) {
-	f.fail("CreatePredictorBacktestExportJob")
-	return nil, errors.New("unexpected call")
-}
-
-func (f ptNoUpstream) DescribePredictorBacktestExportJob(context.Context, *forecast.DescribePredictorBacktestExportJobInput, ...func(*forecast.Options)) (*forecast.DescribePredictorBacktestExportJobOutput, error) {
-	f.fail("DescribePredictorBacktestExportJob")
-	return nil, errors.New("unexpected call")
-}
-
-func (f ptNoUpstream) ListForecastExportJobs(context.Context, *forecast.ListForecastExportJobsInput, ...func(*forecast.Options)) (*forecast.ListForecastExportJobsOutput, error) {
-	f.fail("ListForecastExportJobs")
-	return nil, errors.New("unexpected call")
-}
-
-func (f ptNoUpstream) ListDatasetImportJobs(context.Context, *forecast.ListDatasetImportJobsInput, ...func(*forecast.Options)) (*forecast.ListDatasetImportJobsOutput, error) {
-	f.fail("ListDatasetImportJobs")
-	return nil, errors.New("unexpected call")
-}
-
-var ptStart = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-
-// ptClock is a settable clock for the codec.
-type ptClock struct{ now time.Time }
-
-func (c *ptClock) Now() time.Time { return c.now }
-
-func ptKeyring(t *testing.T, b byte) *pagetoken.Keyring {
-	t.Helper()
-	kr, err := pagetoken.NewKeyring([]byte(strings.Repeat(string(rune(b)), 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kr
-}
-
-// ptServer returns a server whose upstream must not be called, and the
-// codec and clock its page tokens use.
-func ptServer(t *testing.T) (*ForecastJobServer, *pagetoken.Codec, *ptClock) {
-	t.Helper()
-	clk := &ptClock{now: ptStart}
-	codec := pagetoken.NewCodec(ptKeyring(t, 'k'), pagetoken.Options{TTL: time.Hour, Now: clk.Now})
-	s, err := NewForecastJobServer(Options{
-		Forecast: ptNoUpstream{t},
-		Tokens:   codec,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, codec, clk
-}
 
 // ptCall is one recorded fetch.
 type ptCall struct {
@@ -138,8 +78,13 @@ func (u *ptUpstream) fetch(_ context.Context, fs []types.Filter, maxResults int3
 	return items, aws.String(u.token(off + n)), nil
 }
 
+// opErr wraps err the way the SDK does.
+func opErr(op string, err error) error {
+	return &smithy.OperationError{ServiceID: "forecast", OperationName: op, Err: err}
+}
+
 func TestCollectPage(t *testing.T) {
-	const method = methodListBacktest
+	method := backtestJobs.ListOp()
 	filters := []types.Filter{{Key: aws.String("Status"), Value: aws.String("ACTIVE"), Condition: types.FilterConditionStringIs}}
 	tests := []struct {
 		name      string
@@ -188,13 +133,13 @@ func TestCollectPage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, codec, _ := ptServer(t)
+			e := newStrictEnv(t, tRegion)
 			up := tt.up
 			q := listQuery{pageSize: tt.pageSize, filters: filters, canon: `status = "ACTIVE"`}
 			if tt.start != "" {
 				q.upstream = aws.String(tt.start)
 			}
-			items, next, err := collectPage(context.Background(), s, method, q, up.fetch)
+			items, next, err := collectPage(context.Background(), e.s, method, q, up.fetch)
 			if err != nil {
 				t.Fatalf("collectPage: %v", err)
 			}
@@ -203,7 +148,7 @@ func TestCollectPage(t *testing.T) {
 			for i, c := range up.calls {
 				gotMax[i] = c.maxResults
 			}
-			if !reflect.DeepEqual(gotMax, tt.wantMax) {
+			if !slices.Equal(gotMax, tt.wantMax) {
 				t.Errorf("MaxResults per call = %v, want %v", gotMax, tt.wantMax)
 			}
 			if budget := (tt.pageSize + 99) / 100; len(up.calls) > budget {
@@ -249,17 +194,17 @@ func TestCollectPage(t *testing.T) {
 			if strings.Contains(next, "tok-") {
 				t.Errorf("next_page_token %q exposes the upstream token", next)
 			}
-			got, err := codec.Open(next, method, q.canon)
+			got, err := e.codec.Open(next, method, q.canon)
 			if err != nil {
 				t.Fatalf("opening next_page_token: %v", err)
 			}
 			if got != tt.wantNext {
 				t.Errorf("next_page_token carries %q, want %q", got, tt.wantNext)
 			}
-			if _, err := codec.Open(next, methodListForecastExport, q.canon); !errors.Is(err, pagetoken.ErrWrongMethod) {
+			if _, err := e.codec.Open(next, forecastExportJobs.ListOp(), q.canon); !errors.Is(err, pagetoken.ErrWrongMethod) {
 				t.Errorf("next_page_token opened for another method: %v, want ErrWrongMethod", err)
 			}
-			if _, err := codec.Open(next, method, ""); !errors.Is(err, pagetoken.ErrWrongFilter) {
+			if _, err := e.codec.Open(next, method, ""); !errors.Is(err, pagetoken.ErrWrongFilter) {
 				t.Errorf("next_page_token opened for another filter: %v, want ErrWrongFilter", err)
 			}
 		})
@@ -280,6 +225,7 @@ func sumItems(u ptUpstream, i int) int {
 }
 
 func TestCollectPageErrors(t *testing.T) {
+	method := datasetImportJobs.ListOp()
 	tests := []struct {
 		name     string
 		up       ptUpstream
@@ -289,34 +235,34 @@ func TestCollectPageErrors(t *testing.T) {
 		calls    int
 	}{
 		{name: "first call fails", pageSize: 250,
-			up:   ptUpstream{total: 1000, failOnCall: 1, failWith: &types.InvalidNextTokenException{Message: aws.String("expired")}},
-			code: codes.InvalidArgument, reason: ReasonAWSInvalidNextToken, calls: 1},
+			up:   ptUpstream{total: 1000, failOnCall: 1, failWith: opErr(method, &types.InvalidNextTokenException{Message: aws.String("expired")})},
+			code: codes.InvalidArgument, reason: apierr.ReasonAWSInvalidNextToken, calls: 1},
 		{name: "second call fails", pageSize: 250,
-			up:   ptUpstream{total: 1000, failOnCall: 2, failWith: etOp(&types.ResourceNotFoundException{Message: aws.String("gone")})},
-			code: codes.NotFound, reason: ReasonResourceNotFound, calls: 2},
+			up:   ptUpstream{total: 1000, failOnCall: 2, failWith: opErr(method, &types.ResourceNotFoundException{Message: aws.String("gone")})},
+			code: codes.NotFound, reason: apierr.ReasonResourceNotFound, calls: 2},
 		{name: "deadline", pageSize: 10,
-			up:   ptUpstream{total: 1000, failOnCall: 1, failWith: etOp(context.DeadlineExceeded)},
-			code: codes.DeadlineExceeded, reason: ReasonDeadlineExceeded, calls: 1},
+			up:   ptUpstream{total: 1000, failOnCall: 1, failWith: opErr(method, context.DeadlineExceeded)},
+			code: codes.DeadlineExceeded, reason: apierr.ReasonDeadlineExceeded, calls: 1},
 		{name: "upstream token too long to seal", pageSize: 5,
 			up:   ptUpstream{total: 100, tokenPad: pagetoken.MaxUpstreamLen},
-			code: codes.Internal, reason: ReasonInternal, calls: 1},
+			code: codes.Internal, reason: apierr.ReasonInternal, calls: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := ptServer(t)
+			e := newStrictEnv(t, tRegion)
 			up := tt.up
 			q := listQuery{pageSize: tt.pageSize}
-			items, next, err := collectPage(context.Background(), s, methodListDatasetImport, q, up.fetch)
+			items, next, err := collectPage(context.Background(), e.s, method, q, up.fetch)
 			if items != nil || next != "" {
 				t.Errorf("got items %v and next %q with an error, want nil and empty", items, next)
 			}
-			d := etDecode(t, err)
+			d := decode(t, err)
 			if d.st.Code() != tt.code || d.info.GetReason() != tt.reason {
 				t.Errorf("error = %v / %q, want %v / %q", d.st.Code(), d.info.GetReason(), tt.code, tt.reason)
 			}
 			if tt.code != codes.Internal {
-				if op := d.info.GetMetadata()["operation"]; op != methodListDatasetImport {
-					t.Errorf("metadata operation = %q, want %q", op, methodListDatasetImport)
+				if op := d.info.GetMetadata()["operation"]; op != method {
+					t.Errorf("metadata operation = %q, want %q", op, method)
 				}
 			}
 			if len(up.calls) != tt.calls {
@@ -326,39 +272,25 @@ func TestCollectPageErrors(t *testing.T) {
 	}
 }
 
-// ptViolations returns the BadRequest field names and descriptions of err.
-func ptViolations(t *testing.T, err error) (fields []string, descs []string, reason string) {
-	t.Helper()
-	d := etDecode(t, err)
-	if d.st.Code() != codes.InvalidArgument {
-		t.Errorf("code = %v, want InvalidArgument", d.st.Code())
-	}
-	if d.bad == nil {
-		t.Fatal("no BadRequest detail")
-	}
-	for _, v := range d.bad.GetFieldViolations() {
-		fields = append(fields, v.GetField())
-		descs = append(descs, v.GetDescription())
-	}
-	return fields, descs, d.info.GetReason()
-}
+// ---------------------------------------------------------------------------
+// parseListRequest.
 
 func TestParseListRequestValid(t *testing.T) {
 	const arn = "arn:aws:forecast:us-east-1:123456789012:predictor/p1"
 	tests := []struct {
 		name      string
-		req       *gatewayv1.ListPredictorBacktestExportJobsRequest
+		pageSize  int32
+		filter    string
 		wantSize  int
 		wantCanon string
 		wantFs    []types.Filter
 	}{
-		{name: "empty", req: &gatewayv1.ListPredictorBacktestExportJobsRequest{}, wantSize: 100},
-		{name: "nil request", req: nil, wantSize: 100},
-		{name: "page size clamped", req: &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: 5000}, wantSize: 1000},
-		{name: "status filter", req: &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: 7, Filter: "status=ACTIVE"},
+		{name: "empty", wantSize: 100},
+		{name: "page size clamped", pageSize: 5000, wantSize: 1000},
+		{name: "status filter", pageSize: 7, filter: "status=ACTIVE",
 			wantSize: 7, wantCanon: `status = "ACTIVE"`,
 			wantFs: []types.Filter{{Key: aws.String("Status"), Value: aws.String("ACTIVE"), Condition: types.FilterConditionStringIs}}},
-		{name: "two terms", req: &gatewayv1.ListPredictorBacktestExportJobsRequest{Filter: `predictor_arn != "` + arn + `" AND status = "CREATE_FAILED"`},
+		{name: "two terms", filter: `status = "CREATE_FAILED" AND predictor_arn != "` + arn + `"`,
 			wantSize: 100, wantCanon: `predictor_arn != "` + arn + `" AND status = "CREATE_FAILED"`,
 			wantFs: []types.Filter{
 				{Key: aws.String("PredictorArn"), Value: aws.String(arn), Condition: types.FilterConditionStringIsNot},
@@ -367,8 +299,11 @@ func TestParseListRequestValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := ptServer(t)
-			q, err := s.parseListRequest(methodListBacktest, backtestFilterFields, tt.req)
+			e := newStrictEnv(t, tRegion)
+			req := newReq(t, backtestJobs.ListOp())
+			pset(t, req, "page_size", int(tt.pageSize))
+			pset(t, req, "filter", tt.filter)
+			q, err := e.s.parseListRequest(backtestJobs.ListOp(), e.s.filters[backtestJobs], req.(listRequest))
 			if err != nil {
 				t.Fatalf("parseListRequest: %v", err)
 			}
@@ -377,29 +312,35 @@ func TestParseListRequestValid(t *testing.T) {
 					q.pageSize, q.canon, q.upstream, tt.wantSize, tt.wantCanon)
 			}
 			if !reflect.DeepEqual(q.filters, tt.wantFs) {
-				t.Errorf("filters = %s, want %s", ctJSON(q.filters), ctJSON(tt.wantFs))
+				t.Errorf("filters = %s, want %s", tJSON(q.filters), tJSON(tt.wantFs))
 			}
 		})
 	}
 }
 
+// listReq is a List request of t.
+func listReq(t *testing.T, jt *jobtype.Type, pageSize int, token, filter string) listRequest {
+	t.Helper()
+	req := newReq(t, jt.ListOp())
+	pset(t, req, "page_size", pageSize)
+	pset(t, req, "page_token", token)
+	pset(t, req, "filter", filter)
+	return req.(listRequest)
+}
+
 func TestParseListRequestToken(t *testing.T) {
 	const canon = `status = "ACTIVE"`
-	s, codec, clk := ptServer(t)
-	seal := func(method, filter, upstream string) string {
-		t.Helper()
-		tok, err := codec.Seal(method, filter, upstream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
+	e := newStrictEnv(t, tRegion)
+	s := e.s
+	method := backtestJobs.ListOp()
+	good, err := e.codec.Seal(method, canon, "upstream-xyz")
+	if err != nil {
+		t.Fatal(err)
 	}
-	good := seal(methodListBacktest, canon, "upstream-xyz")
 
 	// A valid token, with the same filter written differently.
 	for _, f := range []string{canon, "status=ACTIVE", `  status  =  "ACTIVE"  `, "status = ACTIVE AND status = ACTIVE"} {
-		q, err := s.parseListRequest(methodListBacktest, backtestFilterFields,
-			&gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: 3, Filter: f, PageToken: good})
+		q, err := s.parseListRequest(method, s.filters[backtestJobs], listReq(t, backtestJobs, 3, good, f))
 		if err != nil {
 			t.Errorf("filter %q: %v", f, err)
 			continue
@@ -412,8 +353,8 @@ func TestParseListRequestToken(t *testing.T) {
 		}
 	}
 
-	otherCodec := pagetoken.NewCodec(ptKeyring(t, 'o'), pagetoken.Options{Now: clk.Now})
-	foreign, err := otherCodec.Seal(methodListBacktest, canon, "upstream-xyz")
+	otherCodec := pagetoken.NewCodec(tKeyring(t, 'o'), pagetoken.Options{Now: e.clock.Now})
+	foreign, err := otherCodec.Seal(method, canon, "upstream-xyz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,141 +371,422 @@ func TestParseListRequestToken(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		method string
+		jt     *jobtype.Type
 		filter string
 		token  string
 		rule   string
 	}{
-		{name: "different filter", method: methodListBacktest, filter: `status = "CREATE_FAILED"`, token: good, rule: "filter_mismatch"},
-		{name: "filter dropped", method: methodListBacktest, filter: "", token: good, rule: "filter_mismatch"},
-		{name: "different method", method: methodListForecastExport, filter: canon, token: good, rule: "method_mismatch"},
-		{name: "malformed", method: methodListBacktest, filter: canon, token: "not a token!", rule: "malformed"},
-		{name: "truncated", method: methodListBacktest, filter: canon, token: good[:20], rule: "malformed"},
-		{name: "tampered", method: methodListBacktest, filter: canon, token: tampered, rule: "tampered"},
-		{name: "foreign key", method: methodListBacktest, filter: canon, token: foreign, rule: "foreign"},
+		{name: "different filter", jt: backtestJobs, filter: `status = "CREATE_FAILED"`, token: good, rule: "filter_mismatch"},
+		{name: "filter dropped", jt: backtestJobs, filter: "", token: good, rule: "filter_mismatch"},
+		{name: "different method", jt: forecastExportJobs, filter: canon, token: good, rule: "method_mismatch"},
+		{name: "malformed", jt: backtestJobs, filter: canon, token: "not a token!", rule: "malformed"},
+		{name: "truncated", jt: backtestJobs, filter: canon, token: good[:20], rule: "malformed"},
+		{name: "tampered", jt: backtestJobs, filter: canon, token: tampered, rule: "tampered"},
+		{name: "foreign key", jt: backtestJobs, filter: canon, token: foreign, rule: "foreign"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fields := forecastExportFilterFields
-			if tt.method == methodListBacktest {
-				fields = backtestFilterFields
-			}
-			_, err := s.parseListRequest(tt.method, fields,
-				&gatewayv1.ListPredictorBacktestExportJobsRequest{Filter: tt.filter, PageToken: tt.token})
-			gotFields, descs, reason := ptViolations(t, err)
-			if !reflect.DeepEqual(gotFields, []string{"page_token"}) {
-				t.Fatalf("violations = %v (%v), want [page_token]", gotFields, descs)
-			}
-			if want := "(rule: " + tt.rule + ")"; !strings.Contains(descs[0], want) {
-				t.Errorf("description %q does not contain %q", descs[0], want)
-			}
-			if reason != ReasonInvalidPageToken {
-				t.Errorf("reason = %q, want %q", reason, ReasonInvalidPageToken)
-			}
-			if strings.HasPrefix(descs[0], "page token:") || strings.HasPrefix(descs[0], "page_token:") {
-				t.Errorf("description %q repeats the field name", descs[0])
-			}
-			if strings.Contains(descs[0], "upstream-xyz") {
+			_, err := s.parseListRequest(tt.jt.ListOp(), s.filters[tt.jt], listReq(t, tt.jt, 0, tt.token, tt.filter))
+			checkTokenRefused(t, err, tt.rule)
+			if descs := violationDescs(t, err); strings.Contains(descs[0], "upstream-xyz") {
 				t.Errorf("description %q leaks the upstream token", descs[0])
 			}
 		})
 	}
 
 	t.Run("expired", func(t *testing.T) {
-		clk.now = ptStart.Add(2 * time.Hour)
-		defer func() { clk.now = ptStart }()
-		_, err := s.parseListRequest(methodListBacktest, backtestFilterFields,
-			&gatewayv1.ListPredictorBacktestExportJobsRequest{Filter: canon, PageToken: good})
-		gotFields, descs, reason := ptViolations(t, err)
-		if !reflect.DeepEqual(gotFields, []string{"page_token"}) || !strings.Contains(descs[0], "(rule: expired)") {
-			t.Errorf("violations = %v %v, want page_token (rule: expired)", gotFields, descs)
-		}
-		if reason != ReasonInvalidPageToken {
-			t.Errorf("reason = %q, want %q", reason, ReasonInvalidPageToken)
-		}
+		e.clock.Set(tStart.Add(2 * time.Hour))
+		defer e.clock.Set(tStart)
+		_, err := s.parseListRequest(method, s.filters[backtestJobs], listReq(t, backtestJobs, 0, good, canon))
+		checkTokenRefused(t, err, "expired")
 	})
 }
 
+func violationDescs(t *testing.T, err error) []string {
+	t.Helper()
+	_, descs, _ := gotViolations(t, err)
+	return descs
+}
+
+// checkTokenRefused: err refuses page_token alone, for rule, with reason
+// INVALID_PAGE_TOKEN.
+func checkTokenRefused(t *testing.T, err error, rule string) {
+	t.Helper()
+	vs, descs, reason := gotViolations(t, err)
+	if !slices.Equal(violStrings(vs), []string{viol{"page_token", rule}.String()}) {
+		t.Fatalf("violations = %v (%q), want page_token (rule: %s)", vs, descs, rule)
+	}
+	if reason != apierr.ReasonInvalidPageToken {
+		t.Errorf("reason = %q, want %q", reason, apierr.ReasonInvalidPageToken)
+	}
+	if strings.HasPrefix(descs[0], "page token:") || strings.HasPrefix(descs[0], "page_token:") {
+		t.Errorf("description %q repeats the field name", descs[0])
+	}
+}
+
 func TestParseListRequestAllViolations(t *testing.T) {
-	s, codec, _ := ptServer(t)
-	good, err := codec.Seal(methodListBacktest, `status = "ACTIVE"`, "u")
+	e := newStrictEnv(t, tRegion)
+	method := backtestJobs.ListOp()
+	good, err := e.codec.Seal(method, `status = "ACTIVE"`, "u")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name       string
-		req        *gatewayv1.ListPredictorBacktestExportJobsRequest
-		wantFields []string
-		wantReason string
+		name          string
+		pageSize      int
+		token, filter string
+		want          []viol
 	}{
-		{name: "negative page size",
-			req:        &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: -1},
-			wantFields: []string{"page_size"}, wantReason: ReasonInvalidArgument},
-		{name: "bad filter",
-			req:        &gatewayv1.ListPredictorBacktestExportJobsRequest{Filter: "status = BOGUS"},
-			wantFields: []string{"filter"}, wantReason: ReasonInvalidArgument},
-		{name: "unknown filter field",
-			req:        &gatewayv1.ListPredictorBacktestExportJobsRequest{Filter: `forecast_arn = "x"`},
-			wantFields: []string{"filter"}, wantReason: ReasonInvalidArgument},
-		{name: "negative page size and bad token",
-			req:        &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: -5, PageToken: "garbage"},
-			wantFields: []string{"page_size", "page_token"}, wantReason: ReasonInvalidArgument},
-		{name: "negative page size and valid token",
-			req:        &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: -5, Filter: `status = "ACTIVE"`, PageToken: good},
-			wantFields: []string{"page_size"}, wantReason: ReasonInvalidArgument},
-		{name: "negative page size and bad filter",
-			req:        &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: -1, Filter: "status OR x"},
-			wantFields: []string{"page_size", "filter"}, wantReason: ReasonInvalidArgument},
+		{name: "negative page size", pageSize: -1, want: []viol{{"page_size", "range"}}},
+		{name: "bad filter", filter: "status = BOGUS", want: []viol{{"filter", "enum"}}},
+		{name: "unknown filter field", filter: `forecast_arn = "x"`, want: []viol{{"filter", "unknown_field"}}},
+		{name: "negative page size and bad token", pageSize: -5, token: "garbage", want: []viol{{"page_size", "range"}, {"page_token", "malformed"}}},
+		{name: "negative page size and valid token", pageSize: -5, filter: `status = "ACTIVE"`, token: good, want: []viol{{"page_size", "range"}}},
+		{name: "negative page size and bad filter", pageSize: -1, filter: "status OR x", want: []viol{{"page_size", "range"}, {"filter", "syntax"}}},
 		// A well-formed token cannot be judged against a filter that did
 		// not parse: no page_token violation (certainly no filter_mismatch).
-		{name: "bad filter and otherwise valid token",
-			req:        &gatewayv1.ListPredictorBacktestExportJobsRequest{Filter: "status = BOGUS", PageToken: good},
-			wantFields: []string{"filter"}, wantReason: ReasonInvalidArgument},
+		{name: "bad filter and otherwise valid token", filter: "status = BOGUS", token: good, want: []viol{{"filter", "enum"}}},
 		// A malformed token is malformed whatever the filter: the client
 		// must learn all three problems from one call.
-		{name: "bad filter, negative page size and bad token together",
-			req:        &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: -1, Filter: "status = BOGUS", PageToken: "garbage"},
-			wantFields: []string{"page_size", "filter", "page_token"}, wantReason: ReasonInvalidArgument},
+		{name: "everything wrong", pageSize: -1, filter: "status = BOGUS", token: "garbage",
+			want: []viol{{"page_size", "range"}, {"filter", "enum"}, {"page_token", "malformed"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.parseListRequest(methodListBacktest, backtestFilterFields, tt.req)
-			fields, descs, reason := ptViolations(t, err)
-			if !reflect.DeepEqual(fields, tt.wantFields) {
-				t.Errorf("violations = %q, want %q\n(descriptions: %q)", fields, tt.wantFields, descs)
+			_, err := e.s.parseListRequest(method, e.s.filters[backtestJobs], listReq(t, backtestJobs, tt.pageSize, tt.token, tt.filter))
+			wantViolations(t, err, tt.want)
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Lists of every type, through the RPCs.
+
+func sortFilters(fs []types.Filter) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, aws.ToString(f.Key)+" "+string(f.Condition)+" "+aws.ToString(f.Value))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// listInput is the input of the i-th recorded upstream List call.
+func listIn(t *testing.T, c fakeCall) (filters []types.Filter, maxResults int32, token *string) {
+	t.Helper()
+	v := reflect.ValueOf(c.in).Elem()
+	return v.FieldByName("Filters").Interface().([]types.Filter),
+		aws.ToInt32(v.FieldByName("MaxResults").Interface().(*int32)),
+		v.FieldByName("NextToken").Interface().(*string)
+}
+
+// TestListFilters: status and the type's own key become AWS Filters with
+// IS / IS_NOT, for every type.
+func TestListFilters(t *testing.T) {
+	for _, c := range jobCases {
+		t.Run(c.name(), func(t *testing.T) {
+			key := c.t.Filter
+			arn := tArn(key.ArnType, "p_1/x")
+			f := func(k, cond, v string) string { return k + " " + cond + " " + v }
+			tests := []struct {
+				filter string
+				want   []string
+			}{
+				{"", nil},
+				{"status = ACTIVE", []string{f("Status", "IS", "ACTIVE")}},
+				{`status != "CREATE_FAILED"`, []string{f("Status", "IS_NOT", "CREATE_FAILED")}},
+				{fmt.Sprintf("%s = %q", key.Field, arn), []string{f(key.AWSKey, "IS", arn)}},
+				{fmt.Sprintf("%s != %s", key.Field, arn), []string{f(key.AWSKey, "IS_NOT", arn)}},
+				{fmt.Sprintf("status = DELETE_FAILED AND %s = %q", key.Field, arn), []string{f(key.AWSKey, "IS", arn), f("Status", "IS", "DELETE_FAILED")}},
 			}
-			if reason != tt.wantReason {
-				t.Errorf("reason = %q, want %q", reason, tt.wantReason)
+			for _, tt := range tests {
+				e := newEnv(t, tRegion)
+				e.api.total = 3
+				resp, err := rpcWith(t, e.s, c.list(), map[string]any{"filter": tt.filter})
+				if err != nil {
+					t.Errorf("filter %q: %v", tt.filter, err)
+					continue
+				}
+				items, next := listItems(t, resp)
+				if len(items) != 3 || next != "" {
+					t.Errorf("filter %q: %d items, next %q; want 3 and none", tt.filter, len(items), next)
+				}
+				calls := e.api.Calls()
+				if len(calls) != 1 || calls[0].op != c.t.ListOp() {
+					t.Fatalf("upstream calls %v, want one %s", e.api.Ops(), c.t.ListOp())
+				}
+				fs, maxResults, tok := listIn(t, calls[0])
+				slices.Sort(tt.want)
+				if got := sortFilters(fs); !slices.Equal(got, tt.want) {
+					t.Errorf("filter %q: AWS Filters %v, want %v", tt.filter, got, tt.want)
+				}
+				if tt.filter == "" && fs != nil {
+					t.Errorf("no filter: AWS Filters %v, want nil", fs)
+				}
+				if maxResults != 100 || tok != nil {
+					t.Errorf("first page: MaxResults %d NextToken %v, want 100 and nil", maxResults, tok)
+				}
 			}
 		})
 	}
 }
 
-func TestParseListRequestOtherLists(t *testing.T) {
-	s, _, _ := ptServer(t)
-	const farn = "arn:aws:forecast:us-east-1:123456789012:forecast/f1"
-	const darn = "arn:aws:forecast:us-east-1:123456789012:dataset/d1"
-	q, err := s.parseListRequest(methodListForecastExport, forecastExportFilterFields,
-		&gatewayv1.ListForecastExportJobsRequest{Filter: "forecast_arn = " + farn})
+// TestListFilterErrors: keys other than status and the type's own are
+// refused naming the allowed fields; ARN values of the wrong type or
+// region are refused; nothing reaches AWS.
+func TestListFilterErrors(t *testing.T) {
+	for _, c := range jobCases {
+		t.Run(c.name(), func(t *testing.T) {
+			key := c.t.Filter
+			type row struct {
+				filter   string
+				contains []string
+			}
+			rows := []row{
+				{"foo = x", []string{`unknown field "foo"`, "allowed fields: status, " + key.Field, "(rule: unknown_field)"}},
+				{"Status = ACTIVE", []string{"allowed fields: status, " + key.Field, "(rule: unknown_field)"}},
+				{"status = BOGUS", []string{"ACTIVE", "CREATE_FAILED", "(rule: enum)"}},
+				{"status = active", []string{"ACTIVE", "(rule: enum)"}},
+				{"status = ACTIVE OR status = CREATE_FAILED", []string{"OR is not supported", "(rule: unsupported)"}},
+				{fmt.Sprintf("%s = x", key.Field), []string{"(rule: pattern)"}},
+				{fmt.Sprintf("%s = %q", key.Field, tArn("dataset-group", "g")), []string{"(rule: resource_type)", key.ArnType}},
+				{fmt.Sprintf("%s = %q", key.Field, c.jobArn()), []string{"(rule: resource_type)"}},
+				{fmt.Sprintf("%s = %q", key.Field, tArnIn(tOtherRegion, key.ArnType, "p/x")), []string{"(rule: region)", tOtherRegion}},
+			}
+			if key.Self {
+				// The key is the job's own ARN: a parent's is refused.
+				rows[7] = row{fmt.Sprintf("%s = %q", key.Field, tWhatIf(1)), []string{"(rule: resource_type)"}}
+			}
+			for _, o := range jobtype.All {
+				if o.Filter.Field != key.Field {
+					rows = append(rows, row{fmt.Sprintf("%s = %q", o.Filter.Field, tArn(o.Filter.ArnType, "p")), []string{"allowed fields: status, " + key.Field, "(rule: unknown_field)"}})
+				}
+			}
+			for _, r := range rows {
+				e := newStrictEnv(t, tRegion)
+				_, err := rpcWith(t, e.s, c.list(), map[string]any{"filter": r.filter})
+				descs := wantViolations(t, err, []viol{{"filter", ruleOf(r.contains)}})
+				for _, s := range r.contains {
+					if len(descs) == 1 && !strings.Contains(descs[0], s) {
+						t.Errorf("filter %q: description %q does not contain %q", r.filter, descs[0], s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// ruleOf is the rule the expected texts name, "" for none.
+func ruleOf(texts []string) string {
+	for _, s := range texts {
+		if m := ruleSuffix.FindStringSubmatch(s); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// firstPage lists jobs of c (page_size 10, filter) from an upstream of 250
+// and returns the next_page_token.
+func firstPage(t *testing.T, e *tEnv, c jobCase, filter string) string {
+	t.Helper()
+	e.api.total = 250
+	resp, err := rpcWith(t, e.s, c.list(), map[string]any{"page_size": 10, "filter": filter})
 	if err != nil {
-		t.Fatalf("forecast export: %v", err)
+		t.Fatal(err)
 	}
-	if len(q.filters) != 1 || aws.ToString(q.filters[0].Key) != "ForecastArn" || aws.ToString(q.filters[0].Value) != farn {
-		t.Errorf("forecast export filters = %s", ctJSON(q.filters))
+	items, next := listItems(t, resp)
+	if len(items) != 10 || next == "" {
+		t.Fatalf("first page: %d items, next %q", len(items), next)
 	}
-	q, err = s.parseListRequest(methodListDatasetImport, datasetImportFilterFields,
-		&gatewayv1.ListDatasetImportJobsRequest{Filter: "dataset_arn = " + darn})
-	if err != nil {
-		t.Fatalf("dataset import: %v", err)
+	return next
+}
+
+// TestListTokensBoundToMethod: a page token of one List is refused by
+// every other (rule method_mismatch, reason INVALID_PAGE_TOKEN) before any
+// upstream call, and resumes its own listing where it stopped.
+func TestListTokensBoundToMethod(t *testing.T) {
+	for _, from := range jobCases {
+		for _, to := range jobCases {
+			t.Run(from.name()+"->"+to.name(), func(t *testing.T) {
+				e := newEnv(t, tRegion)
+				tok := firstPage(t, e, from, "")
+				e.api.Reset()
+				resp, err := rpcWith(t, e.s, to.list(), map[string]any{"page_size": 10, "page_token": tok})
+				if from.t != to.t {
+					checkTokenRefused(t, err, "method_mismatch")
+					if n := len(e.api.Calls()); n > 0 {
+						t.Errorf("%d upstream calls with a refused token", n)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				items, _ := listItems(t, resp)
+				if len(items) != 10 || pstr(t, items[0], to.t.ArnField) != tItemArn(to.t, 10) {
+					t.Errorf("second page does not start at item 10: %v", items)
+				}
+				if _, _, tk := listIn(t, e.api.Calls()[0]); aws.ToString(tk) != "tok-10" {
+					t.Errorf("upstream NextToken %q, want tok-10", aws.ToString(tk))
+				}
+			})
+		}
 	}
-	if len(q.filters) != 1 || aws.ToString(q.filters[0].Key) != "DatasetArn" || aws.ToString(q.filters[0].Value) != darn {
-		t.Errorf("dataset import filters = %s", ctJSON(q.filters))
+}
+
+// TestListTokensBoundToFilter: a page token only continues the listing of
+// the filter it was issued for (however that filter is written).
+func TestListTokensBoundToFilter(t *testing.T) {
+	for _, c := range jobCases {
+		t.Run(c.name(), func(t *testing.T) {
+			e := newEnv(t, tRegion)
+			tok := firstPage(t, e, c, "status = ACTIVE")
+			for _, f := range []string{`status = "CREATE_FAILED"`, "", "status != ACTIVE", fmt.Sprintf("status = ACTIVE AND %s = %q", c.t.Filter.Field, tArn(c.t.Filter.ArnType, "p/x"))} {
+				e.api.Reset()
+				_, err := rpcWith(t, e.s, c.list(), map[string]any{"page_token": tok, "filter": f})
+				checkTokenRefused(t, err, "filter_mismatch")
+				if n := len(e.api.Calls()); n > 0 {
+					t.Errorf("filter %q: %d upstream calls with a refused token", f, n)
+				}
+			}
+			for _, f := range []string{`status="ACTIVE"`, "status = ACTIVE AND status = ACTIVE"} {
+				if _, err := rpcWith(t, e.s, c.list(), map[string]any{"page_token": tok, "filter": f}); err != nil {
+					t.Errorf("filter %q, the same as the token's: %v", f, err)
+				}
+			}
+		})
 	}
-	// An ARN of the wrong resource type is a filter violation.
-	_, err = s.parseListRequest(methodListDatasetImport, datasetImportFilterFields,
-		&gatewayv1.ListDatasetImportJobsRequest{Filter: "dataset_arn = " + farn})
-	fields, descs, _ := ptViolations(t, err)
-	if !reflect.DeepEqual(fields, []string{"filter"}) || !strings.Contains(descs[0], "resource_type") {
-		t.Errorf("wrong-type ARN: violations %v %v, want filter (resource_type)", fields, descs)
+}
+
+// TestListPageSizes: page_size rules, for every type: 0 is 100, above 1000
+// is 1000, negative is refused; each page takes ceil(page_size/100) calls
+// asking for exactly what it still needs.
+func TestListPageSizes(t *testing.T) {
+	for _, c := range jobCases {
+		t.Run(c.name(), func(t *testing.T) {
+			e := newStrictEnv(t, tRegion)
+			_, err := rpcWith(t, e.s, c.list(), map[string]any{"page_size": -1})
+			wantViolations(t, err, []viol{{"page_size", "range"}})
+
+			for _, tt := range []struct {
+				size  int
+				items int
+				max   []int32
+			}{
+				{0, 100, []int32{100}},
+				{1, 1, []int32{1}},
+				{250, 250, []int32{100, 100, 50}},
+				{1000, 1000, []int32{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}},
+				{1001, 1000, []int32{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}},
+				{1 << 30, 1000, []int32{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}},
+			} {
+				e := newEnv(t, tRegion)
+				e.api.total = 5000
+				resp, err := rpcWith(t, e.s, c.list(), map[string]any{"page_size": tt.size})
+				if err != nil {
+					t.Fatal(err)
+				}
+				items, next := listItems(t, resp)
+				var max []int32
+				for _, call := range e.api.Calls() {
+					_, m, _ := listIn(t, call)
+					max = append(max, m)
+				}
+				if len(items) != tt.items || next == "" || !slices.Equal(max, tt.max) {
+					t.Errorf("page_size %d: %d items, next %q, MaxResults %v; want %d items, a next page, %v", tt.size, len(items), next, max, tt.items, tt.max)
+				}
+			}
+		})
+	}
+}
+
+// TestListWalk: walking a whole listing through the RPC, with AWS
+// returning short pages, sees every job exactly once and in order, never
+// asks AWS for a page twice, and keeps every page within its call budget.
+func TestListWalk(t *testing.T) {
+	for _, c := range jobCases {
+		t.Run(c.name(), func(t *testing.T) {
+			e := newEnv(t, tRegion)
+			e.api.total, e.api.perCall = 1234, 37
+			const pageSize = 250
+			var arns []string
+			tok := ""
+			asked := map[string]bool{}
+			for page := 0; ; page++ {
+				if page > 100 {
+					t.Fatal("the listing does not end")
+				}
+				before := len(e.api.Calls())
+				resp, err := rpcWith(t, e.s, c.list(), map[string]any{"page_size": pageSize, "page_token": tok, "filter": "status = ACTIVE"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				items, next := listItems(t, resp)
+				calls := e.api.Calls()[before:]
+				if len(calls) > (pageSize+99)/100 {
+					t.Errorf("page %d took %d upstream calls, budget %d", page, len(calls), (pageSize+99)/100)
+				}
+				if len(items) > pageSize {
+					t.Errorf("page %d has %d items", page, len(items))
+				}
+				for _, call := range calls {
+					_, _, tk := listIn(t, call)
+					k := aws.ToString(tk)
+					if asked[k] {
+						t.Errorf("AWS page %q fetched twice", k)
+					}
+					asked[k] = true
+				}
+				for _, it := range items {
+					arns = append(arns, pstr(t, it, c.t.ArnField))
+				}
+				if next == "" {
+					break
+				}
+				if next == tok {
+					t.Fatal("next_page_token equals page_token")
+				}
+				tok = next
+			}
+			if len(arns) != 1234 {
+				t.Fatalf("walked %d jobs, want 1234", len(arns))
+			}
+			for i, a := range arns {
+				if a != tItemArn(c.t, i) {
+					t.Fatalf("job %d = %s, want %s", i, a, tItemArn(c.t, i))
+				}
+			}
+		})
+	}
+}
+
+// TestPageTokenProblem: every codec error names its rule.
+func TestPageTokenProblem(t *testing.T) {
+	for kind, rule := range map[error]string{
+		pagetoken.ErrMalformed: "malformed", pagetoken.ErrExpired: "expired", pagetoken.ErrWrongFilter: "filter_mismatch",
+		pagetoken.ErrWrongMethod: "method_mismatch", pagetoken.ErrUnknownKey: "foreign", pagetoken.ErrTampered: "tampered",
+	} {
+		got := pageTokenProblem(&pagetoken.Error{Kind: kind, Msg: "msg " + strconv.Quote(rule)})
+		if want := "msg " + strconv.Quote(rule) + " (rule: " + rule + ")"; got != want {
+			t.Errorf("pageTokenProblem(%v) = %q, want %q", kind, got, want)
+		}
+	}
+}
+
+// TestFilterViolationsNameTheirRule: the API promises (common.proto,
+// apierr.FieldViolation) that every BadRequest violation names the rule it
+// broke as "(rule: <rule>)", filter violations included.
+func TestFilterViolationsNameTheirRule(t *testing.T) {
+	for _, c := range jobCases {
+		for _, f := range []string{"foo = x", "status = BOGUS", "status OR x", `status = "ACTIVE`} {
+			e := newStrictEnv(t, tRegion)
+			_, err := rpcWith(t, e.s, c.list(), map[string]any{"filter": f})
+			for _, d := range violationDescs(t, err) {
+				if !ruleSuffix.MatchString(d) {
+					t.Errorf("%s filter %q: description %q names no rule", c.list(), f, d)
+				}
+			}
+		}
 	}
 }

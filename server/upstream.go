@@ -8,13 +8,16 @@ import (
 
 // ForecastAPI is the seam to AWS: exactly the operations the gateway fronts,
 // with the aws-sdk-go-v2 signatures, so *forecast.Client satisfies it and
-// tests can hand in anything that speaks these five calls.
+// tests can hand in anything that speaks these calls. Each job type's file
+// declares the part it uses.
 type ForecastAPI interface {
-	ListPredictorBacktestExportJobs(ctx context.Context, in *forecast.ListPredictorBacktestExportJobsInput, optFns ...func(*forecast.Options)) (*forecast.ListPredictorBacktestExportJobsOutput, error)
-	CreatePredictorBacktestExportJob(ctx context.Context, in *forecast.CreatePredictorBacktestExportJobInput, optFns ...func(*forecast.Options)) (*forecast.CreatePredictorBacktestExportJobOutput, error)
-	DescribePredictorBacktestExportJob(ctx context.Context, in *forecast.DescribePredictorBacktestExportJobInput, optFns ...func(*forecast.Options)) (*forecast.DescribePredictorBacktestExportJobOutput, error)
-	ListForecastExportJobs(ctx context.Context, in *forecast.ListForecastExportJobsInput, optFns ...func(*forecast.Options)) (*forecast.ListForecastExportJobsOutput, error)
-	ListDatasetImportJobs(ctx context.Context, in *forecast.ListDatasetImportJobsInput, optFns ...func(*forecast.Options)) (*forecast.ListDatasetImportJobsOutput, error)
+	datasetImportJobAPI
+	forecastExportJobAPI
+	predictorBacktestExportJobAPI
+	explainabilityExportAPI
+	whatIfForecastExportAPI
+	tagsAPI
+	StopResource(ctx context.Context, in *forecast.StopResourceInput, optFns ...func(*forecast.Options)) (*forecast.StopResourceOutput, error)
 }
 
 var _ ForecastAPI = (*forecast.Client)(nil)

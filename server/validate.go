@@ -2,8 +2,11 @@ package server
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/forecastgw/forecast-gateway/internal/apierr"
 	"github.com/forecastgw/forecast-gateway/internal/awsrules"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 )
@@ -16,80 +19,161 @@ const (
 	awsMaxResults   = awsrules.MaxResultsMax
 )
 
-// describe formats a rule violation the same way for every field:
+// ruleText formats a rule violation the same way for every field:
 // "<message> (rule: <rule>)", so clients can see which rule without parsing.
-func describe(v *awsrules.Violation) string {
+func ruleText(v *awsrules.Violation) string {
 	return fmt.Sprintf("%s (rule: %s)", v.Message, v.Rule)
 }
 
-func checkArnOfType(field, value, wantType string) []fieldViolation {
-	if v := awsrules.CheckForecastArn(value); v != nil {
-		return []fieldViolation{{field, describe(v)}}
-	}
-	if got := awsrules.ArnResourceType(value); got != wantType {
-		return []fieldViolation{{field, fmt.Sprintf("must be the ARN of a %s, got the ARN of a %q (rule: resource_type)", wantType, got)}}
-	}
-	return nil
+// violations collects every broken rule of a request, so a client fixes its
+// request in one go. Field names are proto field paths in snake_case.
+type violations struct {
+	s  *ForecastJobServer
+	vs []apierr.FieldViolation
 }
 
-// validateCreate applies every rule of CreatePredictorBacktestExportJob and
-// reports all violations at once, so a client fixes its request in one go.
-func validateCreate(r *gatewayv1.CreatePredictorBacktestExportJobRequest) []fieldViolation {
-	var vs []fieldViolation
-	if v := awsrules.CheckName(r.GetPredictorBacktestExportJobName()); v != nil {
-		vs = append(vs, fieldViolation{"predictor_backtest_export_job_name", describe(v)})
+func (s *ForecastJobServer) newViolations() *violations { return &violations{s: s} }
+
+func (v *violations) add(field, description string) {
+	v.vs = append(v.vs, apierr.FieldViolation{Field: field, Description: description})
+}
+
+func (v *violations) rule(field string, viol *awsrules.Violation) {
+	if viol != nil {
+		v.add(field, ruleText(viol))
 	}
-	vs = append(vs, checkArnOfType("predictor_arn", r.GetPredictorArn(), "predictor")...)
-	s3 := r.GetDestination().GetS3Config()
+}
+
+// err is the INVALID_ARGUMENT status naming every violation, or nil.
+func (v *violations) err() error {
+	if len(v.vs) == 0 {
+		return nil
+	}
+	return apierr.InvalidArgument(apierr.ReasonInvalidArgument, v.vs...)
+}
+
+// name checks a job name.
+func (v *violations) name(field, value string) { v.rule(field, awsrules.CheckName(value)) }
+
+// arn checks that value is a Forecast ARN of arnType in the gateway's region.
+func (v *violations) arn(field, value, arnType string) {
+	v.arnOf(field, value, arnType, false)
+}
+
+// arnOf is arn for ARNs that AWS models as LongArn (up to 300 characters)
+// when long is set.
+func (v *violations) arnOf(field, value, arnType string, long bool) {
+	if msg, rule := v.s.arnCheck(value, arnType, long); rule != "" {
+		v.add(field, fmt.Sprintf("%s (rule: %s)", msg, rule))
+	}
+}
+
+// arnCheck says what is wrong with value as the ARN of an arnType and which
+// rule it breaks, or ("", ""). It checks the ARN's shape, its resource type
+// and its region.
+func (s *ForecastJobServer) arnCheck(value, arnType string, long bool) (msg, rule string) {
+	check := awsrules.CheckForecastArn
+	if long {
+		check = awsrules.CheckLongArn
+	}
+	if viol := check(value); viol != nil {
+		return viol.Message, viol.Rule
+	}
+	if got := awsrules.ArnResourceType(value); got != arnType {
+		return fmt.Sprintf("must be the ARN of a %s, got the ARN of a %q", arnType, got), ruleResourceType
+	}
+	return s.regionCheck(value)
+}
+
+// Rules of the gateway's own, beside awsrules'.
+const (
+	ruleResourceType = "resource_type"
+	ruleRegion       = "region"
+)
+
+// regionCheck refuses a Forecast ARN of another region than the
+// upstream's: AWS could only answer that it does not exist.
+func (s *ForecastJobServer) regionCheck(arn string) (msg, rule string) {
+	if got := awsrules.ArnRegion(arn); s.region != "" && got != s.region {
+		return fmt.Sprintf("must be an ARN in %s, the region this gateway serves, got %q", s.region, got), ruleRegion
+	}
+	return "", ""
+}
+
+// s3Config checks a required S3Config under parent (destination or
+// data_source); nil parents and configs are named.
+func (v *violations) s3Config(parent string, set bool, c *gatewayv1.S3Config) {
 	switch {
-	case r.GetDestination() == nil:
-		vs = append(vs, fieldViolation{"destination", "is required (rule: required)"})
-	case s3 == nil:
-		vs = append(vs, fieldViolation{"destination.s3_config", "is required (rule: required)"})
+	case !set:
+		v.add(parent, "is required (rule: required)")
+	case c == nil:
+		v.add(parent+".s3_config", "is required (rule: required)")
 	default:
-		if v := awsrules.CheckS3Path(s3.GetPath()); v != nil {
-			vs = append(vs, fieldViolation{"destination.s3_config.path", describe(v)})
-		}
-		if v := awsrules.CheckRoleArn(s3.GetRoleArn()); v != nil {
-			vs = append(vs, fieldViolation{"destination.s3_config.role_arn", describe(v)})
-		}
-		if v := awsrules.CheckKMSKeyArn(s3.GetKmsKeyArn()); v != nil {
-			vs = append(vs, fieldViolation{"destination.s3_config.kms_key_arn", describe(v)})
-		}
+		p := parent + ".s3_config."
+		v.rule(p+"path", awsrules.CheckS3Path(c.GetPath()))
+		v.rule(p+"role_arn", awsrules.CheckRoleArn(c.GetRoleArn()))
+		v.rule(p+"kms_key_arn", awsrules.CheckKMSKeyArn(c.GetKmsKeyArn()))
 	}
-	if f := r.GetFormat(); f != gatewayv1.ExportFormat_EXPORT_FORMAT_UNSPECIFIED {
-		if _, ok := formatToAWS[f]; !ok {
-			vs = append(vs, fieldViolation{"format", fmt.Sprintf("must be EXPORT_FORMAT_CSV or EXPORT_FORMAT_PARQUET, got %d (rule: enum)", int32(f))})
-		}
-	}
-	tags := make([]awsrules.Tag, len(r.GetTags()))
-	for i, t := range r.GetTags() {
-		tags[i] = awsrules.Tag{Key: t.GetKey(), Value: t.GetValue()}
-	}
-	for _, tv := range awsrules.CheckTags(tags) {
-		field := "tags"
-		if tv.Index >= 0 {
-			field = fmt.Sprintf("tags[%d].%s", tv.Index, tv.Part)
-		}
-		vs = append(vs, fieldViolation{field, describe(tv.Violation)})
-	}
-	return vs
 }
 
-func validateDescribe(r *gatewayv1.DescribePredictorBacktestExportJobRequest) []fieldViolation {
-	return checkArnOfType("predictor_backtest_export_job_arn", r.GetPredictorBacktestExportJobArn(), "predictor-backtest-export-job")
+// destination checks an export's required DataDestination.
+func (v *violations) destination(d *gatewayv1.DataDestination) {
+	v.s3Config("destination", d != nil, d.GetS3Config())
+}
+
+// enum checks that an enum field holds a value the API defines (proto3
+// enums are open: a client may send any number).
+func (v *violations) enum(field string, n int32, names map[int32]string) {
+	if _, ok := names[n]; ok {
+		return
+	}
+	allowed := make([]string, 0, len(names))
+	for i := int32(0); int(i) < len(names); i++ {
+		if name, ok := names[i]; ok {
+			allowed = append(allowed, name)
+		}
+	}
+	v.add(field, fmt.Sprintf("must be one of %s, got %d (rule: enum)", strings.Join(allowed, ", "), n))
+}
+
+// tags checks a list of tags (field "tags").
+func (v *violations) tags(field string, tags []*gatewayv1.Tag) {
+	plain := make([]awsrules.Tag, len(tags))
+	for i, t := range tags {
+		plain[i] = awsrules.Tag{Key: t.GetKey(), Value: t.GetValue()}
+	}
+	for _, tv := range awsrules.CheckTags(plain) {
+		f := field
+		if tv.Index >= 0 {
+			f = fmt.Sprintf("%s[%d].%s", field, tv.Index, tv.Part)
+		}
+		v.add(f, ruleText(tv.Violation))
+	}
 }
 
 // effectivePageSize applies AIP-158: 0 is the default, above the maximum is
 // lowered to it, negative is an error.
-func effectivePageSize(n int32) (int, []fieldViolation) {
+func effectivePageSize(n int32) (int, []apierr.FieldViolation) {
 	switch {
 	case n < 0:
-		return 0, []fieldViolation{{"page_size", fmt.Sprintf("must not be negative, got %d (rule: range)", n)}}
+		return 0, []apierr.FieldViolation{{Field: "page_size", Description: fmt.Sprintf("must not be negative, got %d (rule: range)", n)}}
 	case n == 0:
 		return DefaultPageSize, nil
 	case n > MaxPageSize:
 		return MaxPageSize, nil
 	}
 	return int(n), nil
+}
+
+// exportJob checks what every export job's Create shares: the name, the
+// parent ARN (none for what-if forecast exports), the destination, the
+// format and the tags.
+func (v *violations) exportJob(t *jobtype.Type, name, parentArn string, d *gatewayv1.DataDestination, f gatewayv1.ExportFormat, tags []*gatewayv1.Tag) {
+	v.name(t.NameField, name)
+	if t.Parent.Field != "" {
+		v.arn(t.Parent.Field, parentArn, t.Parent.ArnType)
+	}
+	v.destination(d)
+	v.enum("format", int32(f), gatewayv1.ExportFormat_name)
+	v.tags("tags", tags)
 }

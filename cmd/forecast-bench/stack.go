@@ -24,8 +24,7 @@ import (
 
 	"github.com/forecastgw/forecast-gateway/emulator"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
-	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
-	"github.com/forecastgw/forecast-gateway/internal/upstream"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 )
 
 // The bench runs as up to three processes so that what is measured in the
@@ -100,7 +99,11 @@ func startEmulatorRole(o emuRoleOptions) (emuInfo, func(), error) {
 	emu := emulator.New(emulator.Options{
 		Predictors: o.Predictors, BacktestJobsPerPredictor: o.JobsPerPredictor,
 		Latency: o.Latency,
-		Logger:  slog.New(slog.DiscardHandler),
+		// A stopped clock: the fixtures stay as they are for the whole run
+		// (on a running clock jobs move on and deleted ones disappear,
+		// which would change what is measured midway).
+		Clock:  emulator.NewFakeClock(time.Now()),
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err := emu.Start("127.0.0.1:0"); err != nil {
 		return emuInfo{}, nil, err
@@ -111,7 +114,7 @@ func startEmulatorRole(o emuRoleOptions) (emuInfo, func(), error) {
 	})
 	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, _ *http.Request) { emu.ResetCallCounts() })
 	mux.HandleFunc("GET /jobs", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, emu.JobCount(emulator.BacktestExportJob))
+		fmt.Fprint(w, emu.JobCount(jobtype.PredictorBacktestExportJob))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -124,21 +127,13 @@ func startEmulatorRole(o emuRoleOptions) (emuInfo, func(), error) {
 	return info, func() { _ = ctl.Close(); _ = emu.Close() }, nil
 }
 
-// startGatewayRole starts the gateway exactly as cmd/forecast-gateway wires
-// it (SDK client from internal/upstream, random page-token keys), plus the
-// no-op gRPC server of the floor measurement and the debug endpoint.
+// startGatewayRole starts the gateway through internal/gateway, as
+// cmd/forecast-gateway does (in front of the emulator role), plus the no-op
+// gRPC server of the floor measurement and the debug endpoint.
 func startGatewayRole(ctx context.Context, emuURL, region string) (gwInfo, func(), error) {
-	api, err := upstream.NewForecastClient(ctx, upstream.Options{Emulator: true, EndpointURL: emuURL, Region: region})
-	if err != nil {
-		return gwInfo{}, nil, err
-	}
-	kr, err := pagetoken.RandomKeyring()
-	if err != nil {
-		return gwInfo{}, nil, err
-	}
 	gw, err := gateway.Start(ctx, gateway.Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		Forecast: api, Tokens: pagetoken.NewCodec(kr, pagetoken.Options{}),
+		Upstream: gateway.Upstream{Kind: gateway.UpstreamEmulator, EndpointURL: emuURL, Region: region},
 		// Production's level (info) and handler type, output discarded.
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		HealthInterval: time.Hour, // keep probes out of the upstream counts

@@ -2,9 +2,10 @@
 //
 //	go run ./cmd/forecast-emulator --addr 127.0.0.1:4566
 //	aws forecast list-predictor-backtest-export-jobs --endpoint-url http://127.0.0.1:4566
+//	curl -X POST 'http://127.0.0.1:4566/_emulator/clock?advance=30s'
 //
 // It logs the actual listen address (useful with --addr 127.0.0.1:0) and
-// shuts down gracefully on SIGINT/SIGTERM.
+// shuts down gracefully on SIGINT/SIGTERM. See emulator/README.md.
 package main
 
 import (
@@ -54,16 +55,23 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	fs.StringVar(&o.Region, "region", emulator.DefaultRegion, "region used in ARNs")
 	fs.StringVar(&o.Account, "account", emulator.DefaultAccount, "account id used in ARNs")
 	fs.Int64Var(&o.Seed, "seed", 0, "fixture seed")
-	fs.IntVar(&o.Predictors, "predictors", emulator.DefaultPredictors, "fixture predictors (-1 for none)")
-	fs.IntVar(&o.BacktestJobsPerPredictor, "backtest-jobs-per-predictor", emulator.DefaultBacktestJobsPerPredictor, "fixture backtest export jobs per predictor")
-	fs.IntVar(&o.Forecasts, "forecasts", emulator.DefaultForecasts, "fixture forecasts (-1 for none)")
-	fs.IntVar(&o.ExportJobsPerForecast, "export-jobs-per-forecast", emulator.DefaultExportJobsPerForecast, "fixture forecast export jobs per forecast")
 	fs.IntVar(&o.Datasets, "datasets", emulator.DefaultDatasets, "fixture datasets (-1 for none)")
 	fs.IntVar(&o.ImportJobsPerDataset, "import-jobs-per-dataset", emulator.DefaultImportJobsPerDataset, "fixture dataset import jobs per dataset")
-	fs.DurationVar(&o.PendingDuration, "pending-duration", emulator.DefaultPendingDuration, "how long a created job stays CREATE_PENDING")
-	fs.DurationVar(&o.InProgressDuration, "in-progress-duration", emulator.DefaultInProgressDuration, "how long a created job stays CREATE_IN_PROGRESS")
+	fs.IntVar(&o.Forecasts, "forecasts", emulator.DefaultForecasts, "fixture forecasts (-1 for none)")
+	fs.IntVar(&o.ExportJobsPerForecast, "export-jobs-per-forecast", emulator.DefaultExportJobsPerForecast, "fixture forecast export jobs per forecast")
+	fs.IntVar(&o.Predictors, "predictors", emulator.DefaultPredictors, "fixture predictors (-1 for none)")
+	fs.IntVar(&o.BacktestJobsPerPredictor, "backtest-jobs-per-predictor", emulator.DefaultBacktestJobsPerPredictor, "fixture predictor backtest export jobs per predictor")
+	fs.IntVar(&o.Explainabilities, "explainabilities", emulator.DefaultExplainabilities, "fixture Explainabilities (-1 for none)")
+	fs.IntVar(&o.ExportsPerExplainability, "exports-per-explainability", emulator.DefaultExportsPerExplainability, "fixture Explainability exports per Explainability")
+	fs.IntVar(&o.WhatIfForecasts, "what-if-forecasts", emulator.DefaultWhatIfForecasts, "fixture what-if forecasts (-1 for none)")
+	fs.IntVar(&o.WhatIfExports, "what-if-exports", emulator.DefaultWhatIfExports, "fixture what-if forecast exports in all, each naming 1-3 what-if forecasts")
+	fs.DurationVar(&o.JobDuration, "job-duration", emulator.DefaultJobDuration, "CREATE_PENDING -> CREATE_IN_PROGRESS -> ACTIVE time of a job (1/6 pending, 5/6 in progress)")
+	fs.DurationVar(&o.PendingDuration, "pending-duration", 0, "CREATE_PENDING time, overriding its share of --job-duration (0 = job-duration/6, negative = none)")
+	fs.DurationVar(&o.InProgressDuration, "in-progress-duration", 0, "CREATE_IN_PROGRESS time, overriding its share of --job-duration (0 = 5/6 of job-duration, negative = none)")
+	fs.DurationVar(&o.StopDuration, "stop-duration", 0, "CREATE_STOPPING time after StopResource (0 = job-duration/6)")
+	fs.DurationVar(&o.DeleteDuration, "delete-duration", 0, "DELETE_PENDING + DELETE_IN_PROGRESS time after Delete, split evenly (0 = job-duration/6)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", emulator.DefaultTokenTTL, "NextToken lifetime")
-	fs.IntVar(&o.MaxInProgressJobs, "max-in-progress-jobs", 0, "LimitExceededException beyond this many unfinished created jobs (0 = no limit)")
+	fs.IntVar(&o.MaxInProgressJobs, "max-in-progress-jobs", 0, "LimitExceededException beyond this many API-created jobs of one type in CREATE_PENDING or CREATE_IN_PROGRESS (0 = no limit)")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", emulator.DefaultMaxBodyBytes, "request body limit")
 	fs.DurationVar(&o.Latency, "latency", 0, "latency added to every request")
 	fs.Int64Var(&o.FaultSeed, "fault-seed", 0, "seed of the rate-based fault RNG")

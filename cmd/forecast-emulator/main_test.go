@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
+	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -60,6 +62,8 @@ func TestRunWiresFlags(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--region", "eu-west-1", "--predictors", "2", "--backtest-jobs-per-predictor", "3",
+			"--explainabilities", "1", "--exports-per-explainability", "2", "--what-if-forecasts", "2", "--what-if-exports", "4",
+			"--job-duration", "1h", "--pending-duration", "10m", "--stop-duration", "2m", "--delete-duration", "4m",
 			"--fault", "op=ListForecastExportJobs,kind=throttle,count=1"}, pw)
 		pw.Close()
 	}()
@@ -80,6 +84,50 @@ func TestRunWiresFlags(t *testing.T) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" {
 		t.Fatalf("fault flag ignored: %v", err)
 	}
+	ex, err := c.ListExplainabilityExports(context.Background(), &forecast.ListExplainabilityExportsInput{})
+	if err != nil || len(ex.ExplainabilityExports) != 2 {
+		t.Fatalf("explainability flags: %v %v", err, ex)
+	}
+	wi, err := c.ListWhatIfForecastExports(context.Background(), &forecast.ListWhatIfForecastExportsInput{})
+	if err != nil || len(wi.WhatIfForecastExports) != 4 {
+		t.Fatalf("what-if flags: %v %v", err, wi)
+	}
+	// The lifecycle flags: 10m pending, then 50m in progress (of 1h).
+	created, err := c.CreateDatasetImportJob(context.Background(), &forecast.CreateDatasetImportJobInput{
+		DatasetImportJobName: aws.String("flagged"), DatasetArn: aws.String("arn:aws:forecast:eu-west-1:123456789012:dataset/retail_demand_dataset_01"),
+		DataSource: &types.DataSource{S3Config: &types.S3Config{Path: aws.String("s3://b/in/"), RoleArn: aws.String("arn:aws:iam::123456789012:role/R")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func() *forecast.DescribeDatasetImportJobOutput {
+		d, err := c.DescribeDatasetImportJob(context.Background(), &forecast.DescribeDatasetImportJobInput{DatasetImportJobArn: created.DatasetImportJobArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := describe(); aws.ToString(d.Status) != "CREATE_PENDING" || aws.ToInt64(d.EstimatedTimeRemainingInMinutes) != 60 {
+		t.Fatalf("--job-duration: %s, %d minutes left", aws.ToString(d.Status), aws.ToInt64(d.EstimatedTimeRemainingInMinutes))
+	}
+	advance := func(d string) {
+		resp, err := http.Post("http://"+addr+"/_emulator/clock?advance="+d, "", nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("control endpoint: %v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+	advance("10m")
+	if d := describe(); aws.ToString(d.Status) != "CREATE_IN_PROGRESS" || aws.ToInt64(d.EstimatedTimeRemainingInMinutes) != 50 {
+		t.Fatalf("--pending-duration: %s, %d minutes left", aws.ToString(d.Status), aws.ToInt64(d.EstimatedTimeRemainingInMinutes))
+	}
+	if _, err := c.StopResource(context.Background(), &forecast.StopResourceInput{ResourceArn: created.DatasetImportJobArn}); err != nil {
+		t.Fatal(err)
+	}
+	advance("2m")
+	if d := describe(); aws.ToString(d.Status) != "CREATE_STOPPED" {
+		t.Fatalf("--stop-duration: %s", aws.ToString(d.Status))
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -95,6 +143,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--fault", "kind=nope"},
 		{"--log-level", "loud"},
+		{"--job-duration", "soon"},
 		{"--nope"},
 		{"extra"},
 	} {
@@ -116,7 +165,7 @@ func TestBinary(t *testing.T) {
 	if err := build.Run(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--datasets", "1", "--import-jobs-per-dataset", "2")
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--region", "eu-west-1", "--datasets", "1", "--import-jobs-per-dataset", "2")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -44,8 +44,6 @@ import (
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
-	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
-	"github.com/forecastgw/forecast-gateway/internal/upstream"
 )
 
 // config is what one run does.
@@ -179,45 +177,31 @@ func main() {
 	}
 }
 
-// stack is the in-process emulator and gateway.
+// stack is the gateway, assembled by internal/gateway with its embedded
+// emulator, as `make run` runs it.
 type stack struct {
 	emu *emulator.Server
 	gw  *gateway.Gateway
 }
 
 func startStack(ctx context.Context, cfg config) (*stack, error) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	emu := emulator.New(emulator.Options{Latency: cfg.EmulatorLatency, Logger: quiet})
-	if err := emu.Start("127.0.0.1:0"); err != nil {
-		return nil, err
-	}
-	client, err := upstream.NewForecastClient(ctx, upstream.Options{Emulator: true, EndpointURL: emu.URL(), Region: emu.Options().Region})
-	if err != nil {
-		_ = emu.Close()
-		return nil, err
-	}
-	kr, err := pagetoken.RandomKeyring()
-	if err != nil {
-		_ = emu.Close()
-		return nil, err
-	}
 	gw, err := gateway.Start(ctx, gateway.Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		Forecast: client, Tokens: pagetoken.NewCodec(kr, pagetoken.Options{}),
+		Upstream: gateway.Upstream{Kind: gateway.UpstreamEmulator, Emulator: emulator.Options{
+			Latency: cfg.EmulatorLatency, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		}},
 		Logger: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
-		_ = emu.Close()
 		return nil, err
 	}
-	return &stack{emu: emu, gw: gw}, nil
+	return &stack{emu: gw.Emulator(), gw: gw}, nil
 }
 
 func (s *stack) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = s.gw.Shutdown(ctx)
-	_ = s.emu.Close()
 }
 
 func measure(cfg config, inProcess bool) snapshot {
@@ -454,9 +438,11 @@ func newLoader(ctx context.Context, cfg config) (*loader, error) {
 		l.grpcs = append(l.grpcs, gatewayv1.NewForecastJobServiceClient(c))
 	}
 	// Describe targets and a predictor to create under, from the gateway.
+	// ACTIVE jobs stay put; the emulator's jobs in other statuses move on
+	// its clock (deleted ones disappear), which would fail the describes.
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	r, err := l.grpcs[0].ListPredictorBacktestExportJobs(cctx, &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: 200})
+	r, err := l.grpcs[0].ListPredictorBacktestExportJobs(cctx, &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: 200, Filter: `status = "ACTIVE"`})
 	if err != nil {
 		l.close()
 		return nil, fmt.Errorf("seeding: %w", err)

@@ -1,8 +1,9 @@
 // Package testenv starts the real stack for end-to-end tests and
-// benchmarks: the Forecast emulator and the gateway on loopback TCP port 0,
-// with a generated gRPC client, a net/http client for REST and a direct AWS
-// SDK client to the emulator. Everything is torn down by t.Cleanup, which
-// also fails the test if goroutines leaked.
+// benchmarks: the Forecast emulator and the gateway (assembled by
+// internal/gateway, as the binary does) on loopback TCP port 0, with a
+// generated gRPC client, a net/http client for REST and a direct AWS SDK
+// client to the emulator. Everything is torn down by t.Cleanup, which also
+// fails the test if goroutines leaked.
 package testenv
 
 import (
@@ -31,7 +32,8 @@ import (
 type Options struct {
 	Emulator emulator.Options
 	// Gateway is applied over the defaults (addresses, upstream, tokens and
-	// logger are filled in by Start when empty).
+	// logger are filled in by Start when empty). Its Upstream always points
+	// at the test's emulator.
 	Gateway gateway.Config
 	// TokenNow is the page-token clock (tests of expiry); nil is time.Now.
 	TokenNow func() time.Time
@@ -66,17 +68,18 @@ func Start(tb testing.TB, o Options) *Env {
 	if o.Emulator.Logger == nil {
 		o.Emulator.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if o.Emulator.Clock == nil {
+		// Tests drive time: the emulator's jobs move only when a test
+		// advances the clock (env.Emu.AdvanceClock), never by themselves.
+		o.Emulator.Clock = emulator.NewFakeClock(time.Now().Truncate(time.Second))
+	}
 	e.Emu = emulator.New(o.Emulator)
 	if err := e.Emu.Start("127.0.0.1:0"); err != nil {
 		tb.Fatalf("starting emulator: %v", err)
 	}
 
-	up := upstream.Options{Emulator: true, EndpointURL: e.Emu.URL(), Region: e.Emu.Options().Region, RetryMaxAttempts: o.RetryMaxAttempts}
-	gwClient, err := upstream.NewForecastClient(ctx, up)
-	if err != nil {
-		tb.Fatalf("gateway SDK client: %v", err)
-	}
-	up.RetryMaxAttempts = 0
+	var err error
+	up := upstream.Options{Emulator: true, EndpointURL: e.Emu.URL(), Region: e.Emu.Options().Region}
 	if e.SDK, err = upstream.NewForecastClient(ctx, up); err != nil {
 		tb.Fatalf("direct SDK client: %v", err)
 	}
@@ -94,9 +97,7 @@ func Start(tb testing.TB, o Options) *Env {
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = "127.0.0.1:0"
 	}
-	if cfg.Forecast == nil {
-		cfg.Forecast = gwClient
-	}
+	cfg.Upstream = gateway.Upstream{Kind: gateway.UpstreamEmulator, EndpointURL: e.Emu.URL(), Region: e.Emu.Options().Region, RetryMaxAttempts: o.RetryMaxAttempts}
 	if cfg.Tokens == nil {
 		cfg.Tokens = e.Tokens
 	}

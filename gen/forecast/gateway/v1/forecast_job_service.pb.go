@@ -9,9 +9,7 @@ package gatewayv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
-	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -22,786 +20,156 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Request for ListPredictorBacktestExportJobs.
-type ListPredictorBacktestExportJobsRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Maximum number of jobs to return. 0 means the default (100); values
-	// above 1000 are lowered to 1000; negative values are rejected.
-	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// next_page_token from a previous call with the same filter.
-	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// AIP-160 filter over `status` and `predictor_arn`, with = (AWS IS) and
-	// != (AWS IS_NOT) joined by AND, for example:
-	// status = "ACTIVE" AND predictor_arn != "arn:aws:forecast:us-east-1:123456789012:predictor/p1"
-	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListPredictorBacktestExportJobsRequest) Reset() {
-	*x = ListPredictorBacktestExportJobsRequest{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListPredictorBacktestExportJobsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListPredictorBacktestExportJobsRequest) ProtoMessage() {}
-
-func (x *ListPredictorBacktestExportJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListPredictorBacktestExportJobsRequest.ProtoReflect.Descriptor instead.
-func (*ListPredictorBacktestExportJobsRequest) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *ListPredictorBacktestExportJobsRequest) GetPageSize() int32 {
-	if x != nil {
-		return x.PageSize
-	}
-	return 0
-}
-
-func (x *ListPredictorBacktestExportJobsRequest) GetPageToken() string {
-	if x != nil {
-		return x.PageToken
-	}
-	return ""
-}
-
-func (x *ListPredictorBacktestExportJobsRequest) GetFilter() string {
-	if x != nil {
-		return x.Filter
-	}
-	return ""
-}
-
-// Response for ListPredictorBacktestExportJobs.
-type ListPredictorBacktestExportJobsResponse struct {
-	state                       protoimpl.MessageState               `protogen:"open.v1"`
-	PredictorBacktestExportJobs []*PredictorBacktestExportJobSummary `protobuf:"bytes,1,rep,name=predictor_backtest_export_jobs,json=predictorBacktestExportJobs,proto3" json:"predictor_backtest_export_jobs,omitempty"`
-	// Token for the next page; empty only when there are no more jobs.
-	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListPredictorBacktestExportJobsResponse) Reset() {
-	*x = ListPredictorBacktestExportJobsResponse{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListPredictorBacktestExportJobsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListPredictorBacktestExportJobsResponse) ProtoMessage() {}
-
-func (x *ListPredictorBacktestExportJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListPredictorBacktestExportJobsResponse.ProtoReflect.Descriptor instead.
-func (*ListPredictorBacktestExportJobsResponse) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *ListPredictorBacktestExportJobsResponse) GetPredictorBacktestExportJobs() []*PredictorBacktestExportJobSummary {
-	if x != nil {
-		return x.PredictorBacktestExportJobs
-	}
-	return nil
-}
-
-func (x *ListPredictorBacktestExportJobsResponse) GetNextPageToken() string {
-	if x != nil {
-		return x.NextPageToken
-	}
-	return ""
-}
-
-// Request for CreatePredictorBacktestExportJob.
-type CreatePredictorBacktestExportJobRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required. 1 to 63 characters, a letter then letters, digits or
-	// underscores. Unique per predictor.
-	PredictorBacktestExportJobName string `protobuf:"bytes,1,opt,name=predictor_backtest_export_job_name,json=predictorBacktestExportJobName,proto3" json:"predictor_backtest_export_job_name,omitempty"`
-	// Required. ARN of the predictor whose backtest results are exported.
-	PredictorArn string `protobuf:"bytes,2,opt,name=predictor_arn,json=predictorArn,proto3" json:"predictor_arn,omitempty"`
-	// Required. Where the export is written.
-	Destination *DataDestination `protobuf:"bytes,3,opt,name=destination,proto3" json:"destination,omitempty"`
-	// Optional. At most 50 tags with unique keys.
-	Tags []*Tag `protobuf:"bytes,4,rep,name=tags,proto3" json:"tags,omitempty"`
-	// Optional. EXPORT_FORMAT_UNSPECIFIED means AWS's default, CSV.
-	Format        ExportFormat `protobuf:"varint,5,opt,name=format,proto3,enum=forecast.gateway.v1.ExportFormat" json:"format,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreatePredictorBacktestExportJobRequest) Reset() {
-	*x = CreatePredictorBacktestExportJobRequest{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreatePredictorBacktestExportJobRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreatePredictorBacktestExportJobRequest) ProtoMessage() {}
-
-func (x *CreatePredictorBacktestExportJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreatePredictorBacktestExportJobRequest.ProtoReflect.Descriptor instead.
-func (*CreatePredictorBacktestExportJobRequest) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *CreatePredictorBacktestExportJobRequest) GetPredictorBacktestExportJobName() string {
-	if x != nil {
-		return x.PredictorBacktestExportJobName
-	}
-	return ""
-}
-
-func (x *CreatePredictorBacktestExportJobRequest) GetPredictorArn() string {
-	if x != nil {
-		return x.PredictorArn
-	}
-	return ""
-}
-
-func (x *CreatePredictorBacktestExportJobRequest) GetDestination() *DataDestination {
-	if x != nil {
-		return x.Destination
-	}
-	return nil
-}
-
-func (x *CreatePredictorBacktestExportJobRequest) GetTags() []*Tag {
-	if x != nil {
-		return x.Tags
-	}
-	return nil
-}
-
-func (x *CreatePredictorBacktestExportJobRequest) GetFormat() ExportFormat {
-	if x != nil {
-		return x.Format
-	}
-	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
-}
-
-// Response for CreatePredictorBacktestExportJob.
-type CreatePredictorBacktestExportJobResponse struct {
-	state                         protoimpl.MessageState `protogen:"open.v1"`
-	PredictorBacktestExportJobArn string                 `protobuf:"bytes,1,opt,name=predictor_backtest_export_job_arn,json=predictorBacktestExportJobArn,proto3" json:"predictor_backtest_export_job_arn,omitempty"`
-	unknownFields                 protoimpl.UnknownFields
-	sizeCache                     protoimpl.SizeCache
-}
-
-func (x *CreatePredictorBacktestExportJobResponse) Reset() {
-	*x = CreatePredictorBacktestExportJobResponse{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreatePredictorBacktestExportJobResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreatePredictorBacktestExportJobResponse) ProtoMessage() {}
-
-func (x *CreatePredictorBacktestExportJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreatePredictorBacktestExportJobResponse.ProtoReflect.Descriptor instead.
-func (*CreatePredictorBacktestExportJobResponse) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *CreatePredictorBacktestExportJobResponse) GetPredictorBacktestExportJobArn() string {
-	if x != nil {
-		return x.PredictorBacktestExportJobArn
-	}
-	return ""
-}
-
-// Request for DescribePredictorBacktestExportJob.
-type DescribePredictorBacktestExportJobRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required. ARN of the job. Over REST it is one path segment, percent-encoded.
-	PredictorBacktestExportJobArn string `protobuf:"bytes,1,opt,name=predictor_backtest_export_job_arn,json=predictorBacktestExportJobArn,proto3" json:"predictor_backtest_export_job_arn,omitempty"`
-	unknownFields                 protoimpl.UnknownFields
-	sizeCache                     protoimpl.SizeCache
-}
-
-func (x *DescribePredictorBacktestExportJobRequest) Reset() {
-	*x = DescribePredictorBacktestExportJobRequest{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DescribePredictorBacktestExportJobRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DescribePredictorBacktestExportJobRequest) ProtoMessage() {}
-
-func (x *DescribePredictorBacktestExportJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DescribePredictorBacktestExportJobRequest.ProtoReflect.Descriptor instead.
-func (*DescribePredictorBacktestExportJobRequest) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *DescribePredictorBacktestExportJobRequest) GetPredictorBacktestExportJobArn() string {
-	if x != nil {
-		return x.PredictorBacktestExportJobArn
-	}
-	return ""
-}
-
-// Response for DescribePredictorBacktestExportJob: every member of AWS's
-// DescribePredictorBacktestExportJob response.
-type DescribePredictorBacktestExportJobResponse struct {
-	state                          protoimpl.MessageState `protogen:"open.v1"`
-	PredictorBacktestExportJobArn  string                 `protobuf:"bytes,1,opt,name=predictor_backtest_export_job_arn,json=predictorBacktestExportJobArn,proto3" json:"predictor_backtest_export_job_arn,omitempty"`
-	PredictorBacktestExportJobName string                 `protobuf:"bytes,2,opt,name=predictor_backtest_export_job_name,json=predictorBacktestExportJobName,proto3" json:"predictor_backtest_export_job_name,omitempty"`
-	PredictorArn                   string                 `protobuf:"bytes,3,opt,name=predictor_arn,json=predictorArn,proto3" json:"predictor_arn,omitempty"`
-	Destination                    *DataDestination       `protobuf:"bytes,4,opt,name=destination,proto3" json:"destination,omitempty"`
-	// The format as an enum; EXPORT_FORMAT_UNSPECIFIED for values newer than
-	// this API.
-	Format ExportFormat `protobuf:"varint,5,opt,name=format,proto3,enum=forecast.gateway.v1.ExportFormat" json:"format,omitempty"`
-	// The format string exactly as AWS sent it.
-	AwsFormat string `protobuf:"bytes,6,opt,name=aws_format,json=awsFormat,proto3" json:"aws_format,omitempty"`
-	// The status as an enum; JOB_STATUS_UNSPECIFIED for values newer than
-	// this API.
-	Status JobStatus `protobuf:"varint,7,opt,name=status,proto3,enum=forecast.gateway.v1.JobStatus" json:"status,omitempty"`
-	// The status string exactly as AWS sent it.
-	AwsStatus            string                 `protobuf:"bytes,8,opt,name=aws_status,json=awsStatus,proto3" json:"aws_status,omitempty"`
-	Message              string                 `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
-	CreationTime         *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=creation_time,json=creationTime,proto3" json:"creation_time,omitempty"`
-	LastModificationTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=last_modification_time,json=lastModificationTime,proto3" json:"last_modification_time,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) Reset() {
-	*x = DescribePredictorBacktestExportJobResponse{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DescribePredictorBacktestExportJobResponse) ProtoMessage() {}
-
-func (x *DescribePredictorBacktestExportJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DescribePredictorBacktestExportJobResponse.ProtoReflect.Descriptor instead.
-func (*DescribePredictorBacktestExportJobResponse) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetPredictorBacktestExportJobArn() string {
-	if x != nil {
-		return x.PredictorBacktestExportJobArn
-	}
-	return ""
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetPredictorBacktestExportJobName() string {
-	if x != nil {
-		return x.PredictorBacktestExportJobName
-	}
-	return ""
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetPredictorArn() string {
-	if x != nil {
-		return x.PredictorArn
-	}
-	return ""
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetDestination() *DataDestination {
-	if x != nil {
-		return x.Destination
-	}
-	return nil
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetFormat() ExportFormat {
-	if x != nil {
-		return x.Format
-	}
-	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetAwsFormat() string {
-	if x != nil {
-		return x.AwsFormat
-	}
-	return ""
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetStatus() JobStatus {
-	if x != nil {
-		return x.Status
-	}
-	return JobStatus_JOB_STATUS_UNSPECIFIED
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetAwsStatus() string {
-	if x != nil {
-		return x.AwsStatus
-	}
-	return ""
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetCreationTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.CreationTime
-	}
-	return nil
-}
-
-func (x *DescribePredictorBacktestExportJobResponse) GetLastModificationTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.LastModificationTime
-	}
-	return nil
-}
-
-// Request for ListForecastExportJobs.
-type ListForecastExportJobsRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// As in ListPredictorBacktestExportJobsRequest.page_size.
-	PageSize  int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// AIP-160 filter over `status` and `forecast_arn`.
-	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListForecastExportJobsRequest) Reset() {
-	*x = ListForecastExportJobsRequest{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[6]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListForecastExportJobsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListForecastExportJobsRequest) ProtoMessage() {}
-
-func (x *ListForecastExportJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[6]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListForecastExportJobsRequest.ProtoReflect.Descriptor instead.
-func (*ListForecastExportJobsRequest) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *ListForecastExportJobsRequest) GetPageSize() int32 {
-	if x != nil {
-		return x.PageSize
-	}
-	return 0
-}
-
-func (x *ListForecastExportJobsRequest) GetPageToken() string {
-	if x != nil {
-		return x.PageToken
-	}
-	return ""
-}
-
-func (x *ListForecastExportJobsRequest) GetFilter() string {
-	if x != nil {
-		return x.Filter
-	}
-	return ""
-}
-
-// Response for ListForecastExportJobs.
-type ListForecastExportJobsResponse struct {
-	state              protoimpl.MessageState      `protogen:"open.v1"`
-	ForecastExportJobs []*ForecastExportJobSummary `protobuf:"bytes,1,rep,name=forecast_export_jobs,json=forecastExportJobs,proto3" json:"forecast_export_jobs,omitempty"`
-	NextPageToken      string                      `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
-}
-
-func (x *ListForecastExportJobsResponse) Reset() {
-	*x = ListForecastExportJobsResponse{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListForecastExportJobsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListForecastExportJobsResponse) ProtoMessage() {}
-
-func (x *ListForecastExportJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListForecastExportJobsResponse.ProtoReflect.Descriptor instead.
-func (*ListForecastExportJobsResponse) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *ListForecastExportJobsResponse) GetForecastExportJobs() []*ForecastExportJobSummary {
-	if x != nil {
-		return x.ForecastExportJobs
-	}
-	return nil
-}
-
-func (x *ListForecastExportJobsResponse) GetNextPageToken() string {
-	if x != nil {
-		return x.NextPageToken
-	}
-	return ""
-}
-
-// Request for ListDatasetImportJobs.
-type ListDatasetImportJobsRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// As in ListPredictorBacktestExportJobsRequest.page_size.
-	PageSize  int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// AIP-160 filter over `status` and `dataset_arn`.
-	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListDatasetImportJobsRequest) Reset() {
-	*x = ListDatasetImportJobsRequest{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListDatasetImportJobsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListDatasetImportJobsRequest) ProtoMessage() {}
-
-func (x *ListDatasetImportJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListDatasetImportJobsRequest.ProtoReflect.Descriptor instead.
-func (*ListDatasetImportJobsRequest) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *ListDatasetImportJobsRequest) GetPageSize() int32 {
-	if x != nil {
-		return x.PageSize
-	}
-	return 0
-}
-
-func (x *ListDatasetImportJobsRequest) GetPageToken() string {
-	if x != nil {
-		return x.PageToken
-	}
-	return ""
-}
-
-func (x *ListDatasetImportJobsRequest) GetFilter() string {
-	if x != nil {
-		return x.Filter
-	}
-	return ""
-}
-
-// Response for ListDatasetImportJobs.
-type ListDatasetImportJobsResponse struct {
-	state             protoimpl.MessageState     `protogen:"open.v1"`
-	DatasetImportJobs []*DatasetImportJobSummary `protobuf:"bytes,1,rep,name=dataset_import_jobs,json=datasetImportJobs,proto3" json:"dataset_import_jobs,omitempty"`
-	NextPageToken     string                     `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
-}
-
-func (x *ListDatasetImportJobsResponse) Reset() {
-	*x = ListDatasetImportJobsResponse{}
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListDatasetImportJobsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListDatasetImportJobsResponse) ProtoMessage() {}
-
-func (x *ListDatasetImportJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_forecast_gateway_v1_forecast_job_service_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListDatasetImportJobsResponse.ProtoReflect.Descriptor instead.
-func (*ListDatasetImportJobsResponse) Descriptor() ([]byte, []int) {
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *ListDatasetImportJobsResponse) GetDatasetImportJobs() []*DatasetImportJobSummary {
-	if x != nil {
-		return x.DatasetImportJobs
-	}
-	return nil
-}
-
-func (x *ListDatasetImportJobsResponse) GetNextPageToken() string {
-	if x != nil {
-		return x.NextPageToken
-	}
-	return ""
-}
-
 var File_forecast_gateway_v1_forecast_job_service_proto protoreflect.FileDescriptor
 
 const file_forecast_gateway_v1_forecast_job_service_proto_rawDesc = "" +
 	"\n" +
-	".forecast/gateway/v1/forecast_job_service.proto\x12\x13forecast.gateway.v1\x1a#forecast/gateway/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"|\n" +
-	"&ListPredictorBacktestExportJobsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
-	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\"\xce\x01\n" +
-	"'ListPredictorBacktestExportJobsResponse\x12{\n" +
-	"\x1epredictor_backtest_export_jobs\x18\x01 \x03(\v26.forecast.gateway.v1.PredictorBacktestExportJobSummaryR\x1bpredictorBacktestExportJobs\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcb\x02\n" +
-	"'CreatePredictorBacktestExportJobRequest\x12J\n" +
-	"\"predictor_backtest_export_job_name\x18\x01 \x01(\tR\x1epredictorBacktestExportJobName\x12#\n" +
-	"\rpredictor_arn\x18\x02 \x01(\tR\fpredictorArn\x12F\n" +
-	"\vdestination\x18\x03 \x01(\v2$.forecast.gateway.v1.DataDestinationR\vdestination\x12,\n" +
-	"\x04tags\x18\x04 \x03(\v2\x18.forecast.gateway.v1.TagR\x04tags\x129\n" +
-	"\x06format\x18\x05 \x01(\x0e2!.forecast.gateway.v1.ExportFormatR\x06format\"t\n" +
-	"(CreatePredictorBacktestExportJobResponse\x12H\n" +
-	"!predictor_backtest_export_job_arn\x18\x01 \x01(\tR\x1dpredictorBacktestExportJobArn\"u\n" +
-	")DescribePredictorBacktestExportJobRequest\x12H\n" +
-	"!predictor_backtest_export_job_arn\x18\x01 \x01(\tR\x1dpredictorBacktestExportJobArn\"\x8d\x05\n" +
-	"*DescribePredictorBacktestExportJobResponse\x12H\n" +
-	"!predictor_backtest_export_job_arn\x18\x01 \x01(\tR\x1dpredictorBacktestExportJobArn\x12J\n" +
-	"\"predictor_backtest_export_job_name\x18\x02 \x01(\tR\x1epredictorBacktestExportJobName\x12#\n" +
-	"\rpredictor_arn\x18\x03 \x01(\tR\fpredictorArn\x12F\n" +
-	"\vdestination\x18\x04 \x01(\v2$.forecast.gateway.v1.DataDestinationR\vdestination\x129\n" +
-	"\x06format\x18\x05 \x01(\x0e2!.forecast.gateway.v1.ExportFormatR\x06format\x12\x1d\n" +
-	"\n" +
-	"aws_format\x18\x06 \x01(\tR\tawsFormat\x126\n" +
-	"\x06status\x18\a \x01(\x0e2\x1e.forecast.gateway.v1.JobStatusR\x06status\x12\x1d\n" +
-	"\n" +
-	"aws_status\x18\b \x01(\tR\tawsStatus\x12\x18\n" +
-	"\amessage\x18\t \x01(\tR\amessage\x12?\n" +
-	"\rcreation_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\fcreationTime\x12P\n" +
-	"\x16last_modification_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x14lastModificationTime\"s\n" +
-	"\x1dListForecastExportJobsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
-	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\"\xa9\x01\n" +
-	"\x1eListForecastExportJobsResponse\x12_\n" +
-	"\x14forecast_export_jobs\x18\x01 \x03(\v2-.forecast.gateway.v1.ForecastExportJobSummaryR\x12forecastExportJobs\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"r\n" +
-	"\x1cListDatasetImportJobsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
-	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\"\xa5\x01\n" +
-	"\x1dListDatasetImportJobsResponse\x12\\\n" +
-	"\x13dataset_import_jobs\x18\x01 \x03(\v2,.forecast.gateway.v1.DatasetImportJobSummaryR\x11datasetImportJobs\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x81\x06\n" +
-	"\x12ForecastJobService\x12\x9c\x01\n" +
-	"\x1fListPredictorBacktestExportJobs\x12;.forecast.gateway.v1.ListPredictorBacktestExportJobsRequest\x1a<.forecast.gateway.v1.ListPredictorBacktestExportJobsResponse\x12\x9f\x01\n" +
+	".forecast/gateway/v1/forecast_job_service.proto\x12\x13forecast.gateway.v1\x1a,forecast/gateway/v1/dataset_import_job.proto\x1a/forecast/gateway/v1/explainability_export.proto\x1a-forecast/gateway/v1/forecast_export_job.proto\x1a7forecast/gateway/v1/predictor_backtest_export_job.proto\x1a\x1eforecast/gateway/v1/tags.proto\x1a1forecast/gateway/v1/what_if_forecast_export.proto2\xbd\x1d\n" +
+	"\x12ForecastJobService\x12\x81\x01\n" +
+	"\x16CreateDatasetImportJob\x122.forecast.gateway.v1.CreateDatasetImportJobRequest\x1a3.forecast.gateway.v1.CreateDatasetImportJobResponse\x12\x87\x01\n" +
+	"\x18DescribeDatasetImportJob\x124.forecast.gateway.v1.DescribeDatasetImportJobRequest\x1a5.forecast.gateway.v1.DescribeDatasetImportJobResponse\x12~\n" +
+	"\x15ListDatasetImportJobs\x121.forecast.gateway.v1.ListDatasetImportJobsRequest\x1a2.forecast.gateway.v1.ListDatasetImportJobsResponse\x12\x81\x01\n" +
+	"\x16DeleteDatasetImportJob\x122.forecast.gateway.v1.DeleteDatasetImportJobRequest\x1a3.forecast.gateway.v1.DeleteDatasetImportJobResponse\x12{\n" +
+	"\x14StopDatasetImportJob\x120.forecast.gateway.v1.StopDatasetImportJobRequest\x1a1.forecast.gateway.v1.StopDatasetImportJobResponse\x12\x84\x01\n" +
+	"\x17CreateForecastExportJob\x123.forecast.gateway.v1.CreateForecastExportJobRequest\x1a4.forecast.gateway.v1.CreateForecastExportJobResponse\x12\x8a\x01\n" +
+	"\x19DescribeForecastExportJob\x125.forecast.gateway.v1.DescribeForecastExportJobRequest\x1a6.forecast.gateway.v1.DescribeForecastExportJobResponse\x12\x81\x01\n" +
+	"\x16ListForecastExportJobs\x122.forecast.gateway.v1.ListForecastExportJobsRequest\x1a3.forecast.gateway.v1.ListForecastExportJobsResponse\x12\x84\x01\n" +
+	"\x17DeleteForecastExportJob\x123.forecast.gateway.v1.DeleteForecastExportJobRequest\x1a4.forecast.gateway.v1.DeleteForecastExportJobResponse\x12~\n" +
+	"\x15StopForecastExportJob\x121.forecast.gateway.v1.StopForecastExportJobRequest\x1a2.forecast.gateway.v1.StopForecastExportJobResponse\x12\x9f\x01\n" +
 	" CreatePredictorBacktestExportJob\x12<.forecast.gateway.v1.CreatePredictorBacktestExportJobRequest\x1a=.forecast.gateway.v1.CreatePredictorBacktestExportJobResponse\x12\xa5\x01\n" +
-	"\"DescribePredictorBacktestExportJob\x12>.forecast.gateway.v1.DescribePredictorBacktestExportJobRequest\x1a?.forecast.gateway.v1.DescribePredictorBacktestExportJobResponse\x12\x81\x01\n" +
-	"\x16ListForecastExportJobs\x122.forecast.gateway.v1.ListForecastExportJobsRequest\x1a3.forecast.gateway.v1.ListForecastExportJobsResponse\x12~\n" +
-	"\x15ListDatasetImportJobs\x121.forecast.gateway.v1.ListDatasetImportJobsRequest\x1a2.forecast.gateway.v1.ListDatasetImportJobsResponseBJZHgithub.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1;gatewayv1b\x06proto3"
+	"\"DescribePredictorBacktestExportJob\x12>.forecast.gateway.v1.DescribePredictorBacktestExportJobRequest\x1a?.forecast.gateway.v1.DescribePredictorBacktestExportJobResponse\x12\x9c\x01\n" +
+	"\x1fListPredictorBacktestExportJobs\x12;.forecast.gateway.v1.ListPredictorBacktestExportJobsRequest\x1a<.forecast.gateway.v1.ListPredictorBacktestExportJobsResponse\x12\x9f\x01\n" +
+	" DeletePredictorBacktestExportJob\x12<.forecast.gateway.v1.DeletePredictorBacktestExportJobRequest\x1a=.forecast.gateway.v1.DeletePredictorBacktestExportJobResponse\x12\x99\x01\n" +
+	"\x1eStopPredictorBacktestExportJob\x12:.forecast.gateway.v1.StopPredictorBacktestExportJobRequest\x1a;.forecast.gateway.v1.StopPredictorBacktestExportJobResponse\x12\x8d\x01\n" +
+	"\x1aCreateExplainabilityExport\x126.forecast.gateway.v1.CreateExplainabilityExportRequest\x1a7.forecast.gateway.v1.CreateExplainabilityExportResponse\x12\x93\x01\n" +
+	"\x1cDescribeExplainabilityExport\x128.forecast.gateway.v1.DescribeExplainabilityExportRequest\x1a9.forecast.gateway.v1.DescribeExplainabilityExportResponse\x12\x8a\x01\n" +
+	"\x19ListExplainabilityExports\x125.forecast.gateway.v1.ListExplainabilityExportsRequest\x1a6.forecast.gateway.v1.ListExplainabilityExportsResponse\x12\x8d\x01\n" +
+	"\x1aDeleteExplainabilityExport\x126.forecast.gateway.v1.DeleteExplainabilityExportRequest\x1a7.forecast.gateway.v1.DeleteExplainabilityExportResponse\x12\x87\x01\n" +
+	"\x18StopExplainabilityExport\x124.forecast.gateway.v1.StopExplainabilityExportRequest\x1a5.forecast.gateway.v1.StopExplainabilityExportResponse\x12\x8d\x01\n" +
+	"\x1aCreateWhatIfForecastExport\x126.forecast.gateway.v1.CreateWhatIfForecastExportRequest\x1a7.forecast.gateway.v1.CreateWhatIfForecastExportResponse\x12\x93\x01\n" +
+	"\x1cDescribeWhatIfForecastExport\x128.forecast.gateway.v1.DescribeWhatIfForecastExportRequest\x1a9.forecast.gateway.v1.DescribeWhatIfForecastExportResponse\x12\x8a\x01\n" +
+	"\x19ListWhatIfForecastExports\x125.forecast.gateway.v1.ListWhatIfForecastExportsRequest\x1a6.forecast.gateway.v1.ListWhatIfForecastExportsResponse\x12\x8d\x01\n" +
+	"\x1aDeleteWhatIfForecastExport\x126.forecast.gateway.v1.DeleteWhatIfForecastExportRequest\x1a7.forecast.gateway.v1.DeleteWhatIfForecastExportResponse\x12`\n" +
+	"\vTagResource\x12'.forecast.gateway.v1.TagResourceRequest\x1a(.forecast.gateway.v1.TagResourceResponse\x12f\n" +
+	"\rUntagResource\x12).forecast.gateway.v1.UntagResourceRequest\x1a*.forecast.gateway.v1.UntagResourceResponse\x12x\n" +
+	"\x13ListTagsForResource\x12/.forecast.gateway.v1.ListTagsForResourceRequest\x1a0.forecast.gateway.v1.ListTagsForResourceResponseBJZHgithub.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1;gatewayv1b\x06proto3"
 
-var (
-	file_forecast_gateway_v1_forecast_job_service_proto_rawDescOnce sync.Once
-	file_forecast_gateway_v1_forecast_job_service_proto_rawDescData []byte
-)
-
-func file_forecast_gateway_v1_forecast_job_service_proto_rawDescGZIP() []byte {
-	file_forecast_gateway_v1_forecast_job_service_proto_rawDescOnce.Do(func() {
-		file_forecast_gateway_v1_forecast_job_service_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_forecast_gateway_v1_forecast_job_service_proto_rawDesc), len(file_forecast_gateway_v1_forecast_job_service_proto_rawDesc)))
-	})
-	return file_forecast_gateway_v1_forecast_job_service_proto_rawDescData
-}
-
-var file_forecast_gateway_v1_forecast_job_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_forecast_gateway_v1_forecast_job_service_proto_goTypes = []any{
-	(*ListPredictorBacktestExportJobsRequest)(nil),     // 0: forecast.gateway.v1.ListPredictorBacktestExportJobsRequest
-	(*ListPredictorBacktestExportJobsResponse)(nil),    // 1: forecast.gateway.v1.ListPredictorBacktestExportJobsResponse
-	(*CreatePredictorBacktestExportJobRequest)(nil),    // 2: forecast.gateway.v1.CreatePredictorBacktestExportJobRequest
-	(*CreatePredictorBacktestExportJobResponse)(nil),   // 3: forecast.gateway.v1.CreatePredictorBacktestExportJobResponse
-	(*DescribePredictorBacktestExportJobRequest)(nil),  // 4: forecast.gateway.v1.DescribePredictorBacktestExportJobRequest
-	(*DescribePredictorBacktestExportJobResponse)(nil), // 5: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse
-	(*ListForecastExportJobsRequest)(nil),              // 6: forecast.gateway.v1.ListForecastExportJobsRequest
-	(*ListForecastExportJobsResponse)(nil),             // 7: forecast.gateway.v1.ListForecastExportJobsResponse
-	(*ListDatasetImportJobsRequest)(nil),               // 8: forecast.gateway.v1.ListDatasetImportJobsRequest
-	(*ListDatasetImportJobsResponse)(nil),              // 9: forecast.gateway.v1.ListDatasetImportJobsResponse
-	(*PredictorBacktestExportJobSummary)(nil),          // 10: forecast.gateway.v1.PredictorBacktestExportJobSummary
-	(*DataDestination)(nil),                            // 11: forecast.gateway.v1.DataDestination
-	(*Tag)(nil),                                        // 12: forecast.gateway.v1.Tag
-	(ExportFormat)(0),                                  // 13: forecast.gateway.v1.ExportFormat
-	(JobStatus)(0),                                     // 14: forecast.gateway.v1.JobStatus
-	(*timestamppb.Timestamp)(nil),                      // 15: google.protobuf.Timestamp
-	(*ForecastExportJobSummary)(nil),                   // 16: forecast.gateway.v1.ForecastExportJobSummary
-	(*DatasetImportJobSummary)(nil),                    // 17: forecast.gateway.v1.DatasetImportJobSummary
+	(*CreateDatasetImportJobRequest)(nil),              // 0: forecast.gateway.v1.CreateDatasetImportJobRequest
+	(*DescribeDatasetImportJobRequest)(nil),            // 1: forecast.gateway.v1.DescribeDatasetImportJobRequest
+	(*ListDatasetImportJobsRequest)(nil),               // 2: forecast.gateway.v1.ListDatasetImportJobsRequest
+	(*DeleteDatasetImportJobRequest)(nil),              // 3: forecast.gateway.v1.DeleteDatasetImportJobRequest
+	(*StopDatasetImportJobRequest)(nil),                // 4: forecast.gateway.v1.StopDatasetImportJobRequest
+	(*CreateForecastExportJobRequest)(nil),             // 5: forecast.gateway.v1.CreateForecastExportJobRequest
+	(*DescribeForecastExportJobRequest)(nil),           // 6: forecast.gateway.v1.DescribeForecastExportJobRequest
+	(*ListForecastExportJobsRequest)(nil),              // 7: forecast.gateway.v1.ListForecastExportJobsRequest
+	(*DeleteForecastExportJobRequest)(nil),             // 8: forecast.gateway.v1.DeleteForecastExportJobRequest
+	(*StopForecastExportJobRequest)(nil),               // 9: forecast.gateway.v1.StopForecastExportJobRequest
+	(*CreatePredictorBacktestExportJobRequest)(nil),    // 10: forecast.gateway.v1.CreatePredictorBacktestExportJobRequest
+	(*DescribePredictorBacktestExportJobRequest)(nil),  // 11: forecast.gateway.v1.DescribePredictorBacktestExportJobRequest
+	(*ListPredictorBacktestExportJobsRequest)(nil),     // 12: forecast.gateway.v1.ListPredictorBacktestExportJobsRequest
+	(*DeletePredictorBacktestExportJobRequest)(nil),    // 13: forecast.gateway.v1.DeletePredictorBacktestExportJobRequest
+	(*StopPredictorBacktestExportJobRequest)(nil),      // 14: forecast.gateway.v1.StopPredictorBacktestExportJobRequest
+	(*CreateExplainabilityExportRequest)(nil),          // 15: forecast.gateway.v1.CreateExplainabilityExportRequest
+	(*DescribeExplainabilityExportRequest)(nil),        // 16: forecast.gateway.v1.DescribeExplainabilityExportRequest
+	(*ListExplainabilityExportsRequest)(nil),           // 17: forecast.gateway.v1.ListExplainabilityExportsRequest
+	(*DeleteExplainabilityExportRequest)(nil),          // 18: forecast.gateway.v1.DeleteExplainabilityExportRequest
+	(*StopExplainabilityExportRequest)(nil),            // 19: forecast.gateway.v1.StopExplainabilityExportRequest
+	(*CreateWhatIfForecastExportRequest)(nil),          // 20: forecast.gateway.v1.CreateWhatIfForecastExportRequest
+	(*DescribeWhatIfForecastExportRequest)(nil),        // 21: forecast.gateway.v1.DescribeWhatIfForecastExportRequest
+	(*ListWhatIfForecastExportsRequest)(nil),           // 22: forecast.gateway.v1.ListWhatIfForecastExportsRequest
+	(*DeleteWhatIfForecastExportRequest)(nil),          // 23: forecast.gateway.v1.DeleteWhatIfForecastExportRequest
+	(*TagResourceRequest)(nil),                         // 24: forecast.gateway.v1.TagResourceRequest
+	(*UntagResourceRequest)(nil),                       // 25: forecast.gateway.v1.UntagResourceRequest
+	(*ListTagsForResourceRequest)(nil),                 // 26: forecast.gateway.v1.ListTagsForResourceRequest
+	(*CreateDatasetImportJobResponse)(nil),             // 27: forecast.gateway.v1.CreateDatasetImportJobResponse
+	(*DescribeDatasetImportJobResponse)(nil),           // 28: forecast.gateway.v1.DescribeDatasetImportJobResponse
+	(*ListDatasetImportJobsResponse)(nil),              // 29: forecast.gateway.v1.ListDatasetImportJobsResponse
+	(*DeleteDatasetImportJobResponse)(nil),             // 30: forecast.gateway.v1.DeleteDatasetImportJobResponse
+	(*StopDatasetImportJobResponse)(nil),               // 31: forecast.gateway.v1.StopDatasetImportJobResponse
+	(*CreateForecastExportJobResponse)(nil),            // 32: forecast.gateway.v1.CreateForecastExportJobResponse
+	(*DescribeForecastExportJobResponse)(nil),          // 33: forecast.gateway.v1.DescribeForecastExportJobResponse
+	(*ListForecastExportJobsResponse)(nil),             // 34: forecast.gateway.v1.ListForecastExportJobsResponse
+	(*DeleteForecastExportJobResponse)(nil),            // 35: forecast.gateway.v1.DeleteForecastExportJobResponse
+	(*StopForecastExportJobResponse)(nil),              // 36: forecast.gateway.v1.StopForecastExportJobResponse
+	(*CreatePredictorBacktestExportJobResponse)(nil),   // 37: forecast.gateway.v1.CreatePredictorBacktestExportJobResponse
+	(*DescribePredictorBacktestExportJobResponse)(nil), // 38: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse
+	(*ListPredictorBacktestExportJobsResponse)(nil),    // 39: forecast.gateway.v1.ListPredictorBacktestExportJobsResponse
+	(*DeletePredictorBacktestExportJobResponse)(nil),   // 40: forecast.gateway.v1.DeletePredictorBacktestExportJobResponse
+	(*StopPredictorBacktestExportJobResponse)(nil),     // 41: forecast.gateway.v1.StopPredictorBacktestExportJobResponse
+	(*CreateExplainabilityExportResponse)(nil),         // 42: forecast.gateway.v1.CreateExplainabilityExportResponse
+	(*DescribeExplainabilityExportResponse)(nil),       // 43: forecast.gateway.v1.DescribeExplainabilityExportResponse
+	(*ListExplainabilityExportsResponse)(nil),          // 44: forecast.gateway.v1.ListExplainabilityExportsResponse
+	(*DeleteExplainabilityExportResponse)(nil),         // 45: forecast.gateway.v1.DeleteExplainabilityExportResponse
+	(*StopExplainabilityExportResponse)(nil),           // 46: forecast.gateway.v1.StopExplainabilityExportResponse
+	(*CreateWhatIfForecastExportResponse)(nil),         // 47: forecast.gateway.v1.CreateWhatIfForecastExportResponse
+	(*DescribeWhatIfForecastExportResponse)(nil),       // 48: forecast.gateway.v1.DescribeWhatIfForecastExportResponse
+	(*ListWhatIfForecastExportsResponse)(nil),          // 49: forecast.gateway.v1.ListWhatIfForecastExportsResponse
+	(*DeleteWhatIfForecastExportResponse)(nil),         // 50: forecast.gateway.v1.DeleteWhatIfForecastExportResponse
+	(*TagResourceResponse)(nil),                        // 51: forecast.gateway.v1.TagResourceResponse
+	(*UntagResourceResponse)(nil),                      // 52: forecast.gateway.v1.UntagResourceResponse
+	(*ListTagsForResourceResponse)(nil),                // 53: forecast.gateway.v1.ListTagsForResourceResponse
 }
 var file_forecast_gateway_v1_forecast_job_service_proto_depIdxs = []int32{
-	10, // 0: forecast.gateway.v1.ListPredictorBacktestExportJobsResponse.predictor_backtest_export_jobs:type_name -> forecast.gateway.v1.PredictorBacktestExportJobSummary
-	11, // 1: forecast.gateway.v1.CreatePredictorBacktestExportJobRequest.destination:type_name -> forecast.gateway.v1.DataDestination
-	12, // 2: forecast.gateway.v1.CreatePredictorBacktestExportJobRequest.tags:type_name -> forecast.gateway.v1.Tag
-	13, // 3: forecast.gateway.v1.CreatePredictorBacktestExportJobRequest.format:type_name -> forecast.gateway.v1.ExportFormat
-	11, // 4: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse.destination:type_name -> forecast.gateway.v1.DataDestination
-	13, // 5: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse.format:type_name -> forecast.gateway.v1.ExportFormat
-	14, // 6: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse.status:type_name -> forecast.gateway.v1.JobStatus
-	15, // 7: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse.creation_time:type_name -> google.protobuf.Timestamp
-	15, // 8: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse.last_modification_time:type_name -> google.protobuf.Timestamp
-	16, // 9: forecast.gateway.v1.ListForecastExportJobsResponse.forecast_export_jobs:type_name -> forecast.gateway.v1.ForecastExportJobSummary
-	17, // 10: forecast.gateway.v1.ListDatasetImportJobsResponse.dataset_import_jobs:type_name -> forecast.gateway.v1.DatasetImportJobSummary
-	0,  // 11: forecast.gateway.v1.ForecastJobService.ListPredictorBacktestExportJobs:input_type -> forecast.gateway.v1.ListPredictorBacktestExportJobsRequest
-	2,  // 12: forecast.gateway.v1.ForecastJobService.CreatePredictorBacktestExportJob:input_type -> forecast.gateway.v1.CreatePredictorBacktestExportJobRequest
-	4,  // 13: forecast.gateway.v1.ForecastJobService.DescribePredictorBacktestExportJob:input_type -> forecast.gateway.v1.DescribePredictorBacktestExportJobRequest
-	6,  // 14: forecast.gateway.v1.ForecastJobService.ListForecastExportJobs:input_type -> forecast.gateway.v1.ListForecastExportJobsRequest
-	8,  // 15: forecast.gateway.v1.ForecastJobService.ListDatasetImportJobs:input_type -> forecast.gateway.v1.ListDatasetImportJobsRequest
-	1,  // 16: forecast.gateway.v1.ForecastJobService.ListPredictorBacktestExportJobs:output_type -> forecast.gateway.v1.ListPredictorBacktestExportJobsResponse
-	3,  // 17: forecast.gateway.v1.ForecastJobService.CreatePredictorBacktestExportJob:output_type -> forecast.gateway.v1.CreatePredictorBacktestExportJobResponse
-	5,  // 18: forecast.gateway.v1.ForecastJobService.DescribePredictorBacktestExportJob:output_type -> forecast.gateway.v1.DescribePredictorBacktestExportJobResponse
-	7,  // 19: forecast.gateway.v1.ForecastJobService.ListForecastExportJobs:output_type -> forecast.gateway.v1.ListForecastExportJobsResponse
-	9,  // 20: forecast.gateway.v1.ForecastJobService.ListDatasetImportJobs:output_type -> forecast.gateway.v1.ListDatasetImportJobsResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	0,  // 0: forecast.gateway.v1.ForecastJobService.CreateDatasetImportJob:input_type -> forecast.gateway.v1.CreateDatasetImportJobRequest
+	1,  // 1: forecast.gateway.v1.ForecastJobService.DescribeDatasetImportJob:input_type -> forecast.gateway.v1.DescribeDatasetImportJobRequest
+	2,  // 2: forecast.gateway.v1.ForecastJobService.ListDatasetImportJobs:input_type -> forecast.gateway.v1.ListDatasetImportJobsRequest
+	3,  // 3: forecast.gateway.v1.ForecastJobService.DeleteDatasetImportJob:input_type -> forecast.gateway.v1.DeleteDatasetImportJobRequest
+	4,  // 4: forecast.gateway.v1.ForecastJobService.StopDatasetImportJob:input_type -> forecast.gateway.v1.StopDatasetImportJobRequest
+	5,  // 5: forecast.gateway.v1.ForecastJobService.CreateForecastExportJob:input_type -> forecast.gateway.v1.CreateForecastExportJobRequest
+	6,  // 6: forecast.gateway.v1.ForecastJobService.DescribeForecastExportJob:input_type -> forecast.gateway.v1.DescribeForecastExportJobRequest
+	7,  // 7: forecast.gateway.v1.ForecastJobService.ListForecastExportJobs:input_type -> forecast.gateway.v1.ListForecastExportJobsRequest
+	8,  // 8: forecast.gateway.v1.ForecastJobService.DeleteForecastExportJob:input_type -> forecast.gateway.v1.DeleteForecastExportJobRequest
+	9,  // 9: forecast.gateway.v1.ForecastJobService.StopForecastExportJob:input_type -> forecast.gateway.v1.StopForecastExportJobRequest
+	10, // 10: forecast.gateway.v1.ForecastJobService.CreatePredictorBacktestExportJob:input_type -> forecast.gateway.v1.CreatePredictorBacktestExportJobRequest
+	11, // 11: forecast.gateway.v1.ForecastJobService.DescribePredictorBacktestExportJob:input_type -> forecast.gateway.v1.DescribePredictorBacktestExportJobRequest
+	12, // 12: forecast.gateway.v1.ForecastJobService.ListPredictorBacktestExportJobs:input_type -> forecast.gateway.v1.ListPredictorBacktestExportJobsRequest
+	13, // 13: forecast.gateway.v1.ForecastJobService.DeletePredictorBacktestExportJob:input_type -> forecast.gateway.v1.DeletePredictorBacktestExportJobRequest
+	14, // 14: forecast.gateway.v1.ForecastJobService.StopPredictorBacktestExportJob:input_type -> forecast.gateway.v1.StopPredictorBacktestExportJobRequest
+	15, // 15: forecast.gateway.v1.ForecastJobService.CreateExplainabilityExport:input_type -> forecast.gateway.v1.CreateExplainabilityExportRequest
+	16, // 16: forecast.gateway.v1.ForecastJobService.DescribeExplainabilityExport:input_type -> forecast.gateway.v1.DescribeExplainabilityExportRequest
+	17, // 17: forecast.gateway.v1.ForecastJobService.ListExplainabilityExports:input_type -> forecast.gateway.v1.ListExplainabilityExportsRequest
+	18, // 18: forecast.gateway.v1.ForecastJobService.DeleteExplainabilityExport:input_type -> forecast.gateway.v1.DeleteExplainabilityExportRequest
+	19, // 19: forecast.gateway.v1.ForecastJobService.StopExplainabilityExport:input_type -> forecast.gateway.v1.StopExplainabilityExportRequest
+	20, // 20: forecast.gateway.v1.ForecastJobService.CreateWhatIfForecastExport:input_type -> forecast.gateway.v1.CreateWhatIfForecastExportRequest
+	21, // 21: forecast.gateway.v1.ForecastJobService.DescribeWhatIfForecastExport:input_type -> forecast.gateway.v1.DescribeWhatIfForecastExportRequest
+	22, // 22: forecast.gateway.v1.ForecastJobService.ListWhatIfForecastExports:input_type -> forecast.gateway.v1.ListWhatIfForecastExportsRequest
+	23, // 23: forecast.gateway.v1.ForecastJobService.DeleteWhatIfForecastExport:input_type -> forecast.gateway.v1.DeleteWhatIfForecastExportRequest
+	24, // 24: forecast.gateway.v1.ForecastJobService.TagResource:input_type -> forecast.gateway.v1.TagResourceRequest
+	25, // 25: forecast.gateway.v1.ForecastJobService.UntagResource:input_type -> forecast.gateway.v1.UntagResourceRequest
+	26, // 26: forecast.gateway.v1.ForecastJobService.ListTagsForResource:input_type -> forecast.gateway.v1.ListTagsForResourceRequest
+	27, // 27: forecast.gateway.v1.ForecastJobService.CreateDatasetImportJob:output_type -> forecast.gateway.v1.CreateDatasetImportJobResponse
+	28, // 28: forecast.gateway.v1.ForecastJobService.DescribeDatasetImportJob:output_type -> forecast.gateway.v1.DescribeDatasetImportJobResponse
+	29, // 29: forecast.gateway.v1.ForecastJobService.ListDatasetImportJobs:output_type -> forecast.gateway.v1.ListDatasetImportJobsResponse
+	30, // 30: forecast.gateway.v1.ForecastJobService.DeleteDatasetImportJob:output_type -> forecast.gateway.v1.DeleteDatasetImportJobResponse
+	31, // 31: forecast.gateway.v1.ForecastJobService.StopDatasetImportJob:output_type -> forecast.gateway.v1.StopDatasetImportJobResponse
+	32, // 32: forecast.gateway.v1.ForecastJobService.CreateForecastExportJob:output_type -> forecast.gateway.v1.CreateForecastExportJobResponse
+	33, // 33: forecast.gateway.v1.ForecastJobService.DescribeForecastExportJob:output_type -> forecast.gateway.v1.DescribeForecastExportJobResponse
+	34, // 34: forecast.gateway.v1.ForecastJobService.ListForecastExportJobs:output_type -> forecast.gateway.v1.ListForecastExportJobsResponse
+	35, // 35: forecast.gateway.v1.ForecastJobService.DeleteForecastExportJob:output_type -> forecast.gateway.v1.DeleteForecastExportJobResponse
+	36, // 36: forecast.gateway.v1.ForecastJobService.StopForecastExportJob:output_type -> forecast.gateway.v1.StopForecastExportJobResponse
+	37, // 37: forecast.gateway.v1.ForecastJobService.CreatePredictorBacktestExportJob:output_type -> forecast.gateway.v1.CreatePredictorBacktestExportJobResponse
+	38, // 38: forecast.gateway.v1.ForecastJobService.DescribePredictorBacktestExportJob:output_type -> forecast.gateway.v1.DescribePredictorBacktestExportJobResponse
+	39, // 39: forecast.gateway.v1.ForecastJobService.ListPredictorBacktestExportJobs:output_type -> forecast.gateway.v1.ListPredictorBacktestExportJobsResponse
+	40, // 40: forecast.gateway.v1.ForecastJobService.DeletePredictorBacktestExportJob:output_type -> forecast.gateway.v1.DeletePredictorBacktestExportJobResponse
+	41, // 41: forecast.gateway.v1.ForecastJobService.StopPredictorBacktestExportJob:output_type -> forecast.gateway.v1.StopPredictorBacktestExportJobResponse
+	42, // 42: forecast.gateway.v1.ForecastJobService.CreateExplainabilityExport:output_type -> forecast.gateway.v1.CreateExplainabilityExportResponse
+	43, // 43: forecast.gateway.v1.ForecastJobService.DescribeExplainabilityExport:output_type -> forecast.gateway.v1.DescribeExplainabilityExportResponse
+	44, // 44: forecast.gateway.v1.ForecastJobService.ListExplainabilityExports:output_type -> forecast.gateway.v1.ListExplainabilityExportsResponse
+	45, // 45: forecast.gateway.v1.ForecastJobService.DeleteExplainabilityExport:output_type -> forecast.gateway.v1.DeleteExplainabilityExportResponse
+	46, // 46: forecast.gateway.v1.ForecastJobService.StopExplainabilityExport:output_type -> forecast.gateway.v1.StopExplainabilityExportResponse
+	47, // 47: forecast.gateway.v1.ForecastJobService.CreateWhatIfForecastExport:output_type -> forecast.gateway.v1.CreateWhatIfForecastExportResponse
+	48, // 48: forecast.gateway.v1.ForecastJobService.DescribeWhatIfForecastExport:output_type -> forecast.gateway.v1.DescribeWhatIfForecastExportResponse
+	49, // 49: forecast.gateway.v1.ForecastJobService.ListWhatIfForecastExports:output_type -> forecast.gateway.v1.ListWhatIfForecastExportsResponse
+	50, // 50: forecast.gateway.v1.ForecastJobService.DeleteWhatIfForecastExport:output_type -> forecast.gateway.v1.DeleteWhatIfForecastExportResponse
+	51, // 51: forecast.gateway.v1.ForecastJobService.TagResource:output_type -> forecast.gateway.v1.TagResourceResponse
+	52, // 52: forecast.gateway.v1.ForecastJobService.UntagResource:output_type -> forecast.gateway.v1.UntagResourceResponse
+	53, // 53: forecast.gateway.v1.ForecastJobService.ListTagsForResource:output_type -> forecast.gateway.v1.ListTagsForResourceResponse
+	27, // [27:54] is the sub-list for method output_type
+	0,  // [0:27] is the sub-list for method input_type
+	0,  // [0:0] is the sub-list for extension type_name
+	0,  // [0:0] is the sub-list for extension extendee
+	0,  // [0:0] is the sub-list for field type_name
 }
 
 func init() { file_forecast_gateway_v1_forecast_job_service_proto_init() }
@@ -809,20 +177,24 @@ func file_forecast_gateway_v1_forecast_job_service_proto_init() {
 	if File_forecast_gateway_v1_forecast_job_service_proto != nil {
 		return
 	}
-	file_forecast_gateway_v1_resources_proto_init()
+	file_forecast_gateway_v1_dataset_import_job_proto_init()
+	file_forecast_gateway_v1_explainability_export_proto_init()
+	file_forecast_gateway_v1_forecast_export_job_proto_init()
+	file_forecast_gateway_v1_predictor_backtest_export_job_proto_init()
+	file_forecast_gateway_v1_tags_proto_init()
+	file_forecast_gateway_v1_what_if_forecast_export_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_forecast_gateway_v1_forecast_job_service_proto_rawDesc), len(file_forecast_gateway_v1_forecast_job_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   0,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_forecast_gateway_v1_forecast_job_service_proto_goTypes,
 		DependencyIndexes: file_forecast_gateway_v1_forecast_job_service_proto_depIdxs,
-		MessageInfos:      file_forecast_gateway_v1_forecast_job_service_proto_msgTypes,
 	}.Build()
 	File_forecast_gateway_v1_forecast_job_service_proto = out.File
 	file_forecast_gateway_v1_forecast_job_service_proto_goTypes = nil

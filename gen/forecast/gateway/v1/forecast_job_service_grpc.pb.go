@@ -19,37 +19,117 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ForecastJobService_ListPredictorBacktestExportJobs_FullMethodName    = "/forecast.gateway.v1.ForecastJobService/ListPredictorBacktestExportJobs"
+	ForecastJobService_CreateDatasetImportJob_FullMethodName             = "/forecast.gateway.v1.ForecastJobService/CreateDatasetImportJob"
+	ForecastJobService_DescribeDatasetImportJob_FullMethodName           = "/forecast.gateway.v1.ForecastJobService/DescribeDatasetImportJob"
+	ForecastJobService_ListDatasetImportJobs_FullMethodName              = "/forecast.gateway.v1.ForecastJobService/ListDatasetImportJobs"
+	ForecastJobService_DeleteDatasetImportJob_FullMethodName             = "/forecast.gateway.v1.ForecastJobService/DeleteDatasetImportJob"
+	ForecastJobService_StopDatasetImportJob_FullMethodName               = "/forecast.gateway.v1.ForecastJobService/StopDatasetImportJob"
+	ForecastJobService_CreateForecastExportJob_FullMethodName            = "/forecast.gateway.v1.ForecastJobService/CreateForecastExportJob"
+	ForecastJobService_DescribeForecastExportJob_FullMethodName          = "/forecast.gateway.v1.ForecastJobService/DescribeForecastExportJob"
+	ForecastJobService_ListForecastExportJobs_FullMethodName             = "/forecast.gateway.v1.ForecastJobService/ListForecastExportJobs"
+	ForecastJobService_DeleteForecastExportJob_FullMethodName            = "/forecast.gateway.v1.ForecastJobService/DeleteForecastExportJob"
+	ForecastJobService_StopForecastExportJob_FullMethodName              = "/forecast.gateway.v1.ForecastJobService/StopForecastExportJob"
 	ForecastJobService_CreatePredictorBacktestExportJob_FullMethodName   = "/forecast.gateway.v1.ForecastJobService/CreatePredictorBacktestExportJob"
 	ForecastJobService_DescribePredictorBacktestExportJob_FullMethodName = "/forecast.gateway.v1.ForecastJobService/DescribePredictorBacktestExportJob"
-	ForecastJobService_ListForecastExportJobs_FullMethodName             = "/forecast.gateway.v1.ForecastJobService/ListForecastExportJobs"
-	ForecastJobService_ListDatasetImportJobs_FullMethodName              = "/forecast.gateway.v1.ForecastJobService/ListDatasetImportJobs"
+	ForecastJobService_ListPredictorBacktestExportJobs_FullMethodName    = "/forecast.gateway.v1.ForecastJobService/ListPredictorBacktestExportJobs"
+	ForecastJobService_DeletePredictorBacktestExportJob_FullMethodName   = "/forecast.gateway.v1.ForecastJobService/DeletePredictorBacktestExportJob"
+	ForecastJobService_StopPredictorBacktestExportJob_FullMethodName     = "/forecast.gateway.v1.ForecastJobService/StopPredictorBacktestExportJob"
+	ForecastJobService_CreateExplainabilityExport_FullMethodName         = "/forecast.gateway.v1.ForecastJobService/CreateExplainabilityExport"
+	ForecastJobService_DescribeExplainabilityExport_FullMethodName       = "/forecast.gateway.v1.ForecastJobService/DescribeExplainabilityExport"
+	ForecastJobService_ListExplainabilityExports_FullMethodName          = "/forecast.gateway.v1.ForecastJobService/ListExplainabilityExports"
+	ForecastJobService_DeleteExplainabilityExport_FullMethodName         = "/forecast.gateway.v1.ForecastJobService/DeleteExplainabilityExport"
+	ForecastJobService_StopExplainabilityExport_FullMethodName           = "/forecast.gateway.v1.ForecastJobService/StopExplainabilityExport"
+	ForecastJobService_CreateWhatIfForecastExport_FullMethodName         = "/forecast.gateway.v1.ForecastJobService/CreateWhatIfForecastExport"
+	ForecastJobService_DescribeWhatIfForecastExport_FullMethodName       = "/forecast.gateway.v1.ForecastJobService/DescribeWhatIfForecastExport"
+	ForecastJobService_ListWhatIfForecastExports_FullMethodName          = "/forecast.gateway.v1.ForecastJobService/ListWhatIfForecastExports"
+	ForecastJobService_DeleteWhatIfForecastExport_FullMethodName         = "/forecast.gateway.v1.ForecastJobService/DeleteWhatIfForecastExport"
+	ForecastJobService_TagResource_FullMethodName                        = "/forecast.gateway.v1.ForecastJobService/TagResource"
+	ForecastJobService_UntagResource_FullMethodName                      = "/forecast.gateway.v1.ForecastJobService/UntagResource"
+	ForecastJobService_ListTagsForResource_FullMethodName                = "/forecast.gateway.v1.ForecastJobService/ListTagsForResource"
 )
 
 // ForecastJobServiceClient is the client API for ForecastJobService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ForecastJobService fronts the Amazon Forecast job APIs (2018-06-26).
+// ForecastJobService fronts the Amazon Forecast job APIs (2018-06-26): the
+// whole life of every export and import job (create, describe, list, stop,
+// tag, delete) for five job types, one file of messages per type.
 //
 // RPC and field names mirror the AWS operations and members (in snake_case)
 // so the AWS API reference maps onto this API one to one. AWS's
 // MaxResults/NextToken/Filters are replaced by AIP-158 pagination
-// (page_size, page_token, next_page_token) and an AIP-160 `filter` string.
+// (page_size, page_token, next_page_token) and an AIP-160 `filter` string;
+// AWS's StopResource becomes one Stop RPC per job type, so the ARN is
+// checked to be of that type before any AWS call.
 //
 // Page tokens are the gateway's own, sealed and opaque; they are bound to the
 // method and the filter and expire within 24 hours.
 type ForecastJobServiceClient interface {
-	// Lists predictor backtest export jobs (AWS ListPredictorBacktestExportJobs).
-	ListPredictorBacktestExportJobs(ctx context.Context, in *ListPredictorBacktestExportJobsRequest, opts ...grpc.CallOption) (*ListPredictorBacktestExportJobsResponse, error)
+	// Creates a dataset import job (AWS CreateDatasetImportJob).
+	// Every input rule of the AWS reference is checked before any AWS call.
+	CreateDatasetImportJob(ctx context.Context, in *CreateDatasetImportJobRequest, opts ...grpc.CallOption) (*CreateDatasetImportJobResponse, error)
+	// Describes one dataset import job (AWS DescribeDatasetImportJob).
+	DescribeDatasetImportJob(ctx context.Context, in *DescribeDatasetImportJobRequest, opts ...grpc.CallOption) (*DescribeDatasetImportJobResponse, error)
+	// Lists dataset import jobs, newest first (AWS ListDatasetImportJobs).
+	ListDatasetImportJobs(ctx context.Context, in *ListDatasetImportJobsRequest, opts ...grpc.CallOption) (*ListDatasetImportJobsResponse, error)
+	// Deletes a dataset import job in ACTIVE or CREATE_FAILED (AWS DeleteDatasetImportJob).
+	DeleteDatasetImportJob(ctx context.Context, in *DeleteDatasetImportJobRequest, opts ...grpc.CallOption) (*DeleteDatasetImportJobResponse, error)
+	// Stops a dataset import job that is still being created (AWS StopResource,
+	// with the ARN checked to be a dataset import job first).
+	StopDatasetImportJob(ctx context.Context, in *StopDatasetImportJobRequest, opts ...grpc.CallOption) (*StopDatasetImportJobResponse, error)
+	// Creates a forecast export job (AWS CreateForecastExportJob).
+	// Every input rule of the AWS reference is checked before any AWS call.
+	CreateForecastExportJob(ctx context.Context, in *CreateForecastExportJobRequest, opts ...grpc.CallOption) (*CreateForecastExportJobResponse, error)
+	// Describes one forecast export job (AWS DescribeForecastExportJob).
+	DescribeForecastExportJob(ctx context.Context, in *DescribeForecastExportJobRequest, opts ...grpc.CallOption) (*DescribeForecastExportJobResponse, error)
+	// Lists forecast export jobs, newest first (AWS ListForecastExportJobs).
+	ListForecastExportJobs(ctx context.Context, in *ListForecastExportJobsRequest, opts ...grpc.CallOption) (*ListForecastExportJobsResponse, error)
+	// Deletes a forecast export job in ACTIVE or CREATE_FAILED (AWS DeleteForecastExportJob).
+	DeleteForecastExportJob(ctx context.Context, in *DeleteForecastExportJobRequest, opts ...grpc.CallOption) (*DeleteForecastExportJobResponse, error)
+	// Stops a forecast export job that is still being created (AWS StopResource,
+	// with the ARN checked to be a forecast export job first).
+	StopForecastExportJob(ctx context.Context, in *StopForecastExportJobRequest, opts ...grpc.CallOption) (*StopForecastExportJobResponse, error)
 	// Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
+	// Every input rule of the AWS reference is checked before any AWS call.
 	CreatePredictorBacktestExportJob(ctx context.Context, in *CreatePredictorBacktestExportJobRequest, opts ...grpc.CallOption) (*CreatePredictorBacktestExportJobResponse, error)
 	// Describes one predictor backtest export job (AWS DescribePredictorBacktestExportJob).
 	DescribePredictorBacktestExportJob(ctx context.Context, in *DescribePredictorBacktestExportJobRequest, opts ...grpc.CallOption) (*DescribePredictorBacktestExportJobResponse, error)
-	// Lists forecast export jobs (AWS ListForecastExportJobs).
-	ListForecastExportJobs(ctx context.Context, in *ListForecastExportJobsRequest, opts ...grpc.CallOption) (*ListForecastExportJobsResponse, error)
-	// Lists dataset import jobs (AWS ListDatasetImportJobs).
-	ListDatasetImportJobs(ctx context.Context, in *ListDatasetImportJobsRequest, opts ...grpc.CallOption) (*ListDatasetImportJobsResponse, error)
+	// Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
+	ListPredictorBacktestExportJobs(ctx context.Context, in *ListPredictorBacktestExportJobsRequest, opts ...grpc.CallOption) (*ListPredictorBacktestExportJobsResponse, error)
+	// Deletes a predictor backtest export job in ACTIVE or CREATE_FAILED (AWS DeletePredictorBacktestExportJob).
+	DeletePredictorBacktestExportJob(ctx context.Context, in *DeletePredictorBacktestExportJobRequest, opts ...grpc.CallOption) (*DeletePredictorBacktestExportJobResponse, error)
+	// Stops a predictor backtest export job that is still being created (AWS StopResource,
+	// with the ARN checked to be a predictor backtest export job first).
+	StopPredictorBacktestExportJob(ctx context.Context, in *StopPredictorBacktestExportJobRequest, opts ...grpc.CallOption) (*StopPredictorBacktestExportJobResponse, error)
+	// Creates an Explainability export (AWS CreateExplainabilityExport).
+	// Every input rule of the AWS reference is checked before any AWS call.
+	CreateExplainabilityExport(ctx context.Context, in *CreateExplainabilityExportRequest, opts ...grpc.CallOption) (*CreateExplainabilityExportResponse, error)
+	// Describes one Explainability export (AWS DescribeExplainabilityExport).
+	DescribeExplainabilityExport(ctx context.Context, in *DescribeExplainabilityExportRequest, opts ...grpc.CallOption) (*DescribeExplainabilityExportResponse, error)
+	// Lists Explainability exports, newest first (AWS ListExplainabilityExports).
+	ListExplainabilityExports(ctx context.Context, in *ListExplainabilityExportsRequest, opts ...grpc.CallOption) (*ListExplainabilityExportsResponse, error)
+	// Deletes an Explainability export in ACTIVE or CREATE_FAILED (AWS DeleteExplainabilityExport).
+	DeleteExplainabilityExport(ctx context.Context, in *DeleteExplainabilityExportRequest, opts ...grpc.CallOption) (*DeleteExplainabilityExportResponse, error)
+	// Stops an Explainability export that is still being created (AWS StopResource,
+	// with the ARN checked to be an Explainability export first).
+	StopExplainabilityExport(ctx context.Context, in *StopExplainabilityExportRequest, opts ...grpc.CallOption) (*StopExplainabilityExportResponse, error)
+	// Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
+	// Every input rule of the AWS reference is checked before any AWS call.
+	CreateWhatIfForecastExport(ctx context.Context, in *CreateWhatIfForecastExportRequest, opts ...grpc.CallOption) (*CreateWhatIfForecastExportResponse, error)
+	// Describes one what-if forecast export (AWS DescribeWhatIfForecastExport).
+	DescribeWhatIfForecastExport(ctx context.Context, in *DescribeWhatIfForecastExportRequest, opts ...grpc.CallOption) (*DescribeWhatIfForecastExportResponse, error)
+	// Lists what-if forecast exports, newest first (AWS ListWhatIfForecastExports).
+	ListWhatIfForecastExports(ctx context.Context, in *ListWhatIfForecastExportsRequest, opts ...grpc.CallOption) (*ListWhatIfForecastExportsResponse, error)
+	// Deletes a what-if forecast export in ACTIVE or CREATE_FAILED (AWS DeleteWhatIfForecastExport).
+	DeleteWhatIfForecastExport(ctx context.Context, in *DeleteWhatIfForecastExportRequest, opts ...grpc.CallOption) (*DeleteWhatIfForecastExportResponse, error)
+	// Adds tags to a job of any of the five types, or changes their values
+	// (AWS TagResource).
+	TagResource(ctx context.Context, in *TagResourceRequest, opts ...grpc.CallOption) (*TagResourceResponse, error)
+	// Removes tags from a job of any of the five types (AWS UntagResource).
+	UntagResource(ctx context.Context, in *UntagResourceRequest, opts ...grpc.CallOption) (*UntagResourceResponse, error)
+	// Lists the tags of a job of any of the five types (AWS ListTagsForResource).
+	ListTagsForResource(ctx context.Context, in *ListTagsForResourceRequest, opts ...grpc.CallOption) (*ListTagsForResourceResponse, error)
 }
 
 type forecastJobServiceClient struct {
@@ -60,10 +140,100 @@ func NewForecastJobServiceClient(cc grpc.ClientConnInterface) ForecastJobService
 	return &forecastJobServiceClient{cc}
 }
 
-func (c *forecastJobServiceClient) ListPredictorBacktestExportJobs(ctx context.Context, in *ListPredictorBacktestExportJobsRequest, opts ...grpc.CallOption) (*ListPredictorBacktestExportJobsResponse, error) {
+func (c *forecastJobServiceClient) CreateDatasetImportJob(ctx context.Context, in *CreateDatasetImportJobRequest, opts ...grpc.CallOption) (*CreateDatasetImportJobResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListPredictorBacktestExportJobsResponse)
-	err := c.cc.Invoke(ctx, ForecastJobService_ListPredictorBacktestExportJobs_FullMethodName, in, out, cOpts...)
+	out := new(CreateDatasetImportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_CreateDatasetImportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) DescribeDatasetImportJob(ctx context.Context, in *DescribeDatasetImportJobRequest, opts ...grpc.CallOption) (*DescribeDatasetImportJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeDatasetImportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DescribeDatasetImportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) ListDatasetImportJobs(ctx context.Context, in *ListDatasetImportJobsRequest, opts ...grpc.CallOption) (*ListDatasetImportJobsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDatasetImportJobsResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_ListDatasetImportJobs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) DeleteDatasetImportJob(ctx context.Context, in *DeleteDatasetImportJobRequest, opts ...grpc.CallOption) (*DeleteDatasetImportJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteDatasetImportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DeleteDatasetImportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) StopDatasetImportJob(ctx context.Context, in *StopDatasetImportJobRequest, opts ...grpc.CallOption) (*StopDatasetImportJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StopDatasetImportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_StopDatasetImportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) CreateForecastExportJob(ctx context.Context, in *CreateForecastExportJobRequest, opts ...grpc.CallOption) (*CreateForecastExportJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateForecastExportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_CreateForecastExportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) DescribeForecastExportJob(ctx context.Context, in *DescribeForecastExportJobRequest, opts ...grpc.CallOption) (*DescribeForecastExportJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeForecastExportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DescribeForecastExportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) ListForecastExportJobs(ctx context.Context, in *ListForecastExportJobsRequest, opts ...grpc.CallOption) (*ListForecastExportJobsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListForecastExportJobsResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_ListForecastExportJobs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) DeleteForecastExportJob(ctx context.Context, in *DeleteForecastExportJobRequest, opts ...grpc.CallOption) (*DeleteForecastExportJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteForecastExportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DeleteForecastExportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) StopForecastExportJob(ctx context.Context, in *StopForecastExportJobRequest, opts ...grpc.CallOption) (*StopForecastExportJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StopForecastExportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_StopForecastExportJob_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -90,20 +260,150 @@ func (c *forecastJobServiceClient) DescribePredictorBacktestExportJob(ctx contex
 	return out, nil
 }
 
-func (c *forecastJobServiceClient) ListForecastExportJobs(ctx context.Context, in *ListForecastExportJobsRequest, opts ...grpc.CallOption) (*ListForecastExportJobsResponse, error) {
+func (c *forecastJobServiceClient) ListPredictorBacktestExportJobs(ctx context.Context, in *ListPredictorBacktestExportJobsRequest, opts ...grpc.CallOption) (*ListPredictorBacktestExportJobsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListForecastExportJobsResponse)
-	err := c.cc.Invoke(ctx, ForecastJobService_ListForecastExportJobs_FullMethodName, in, out, cOpts...)
+	out := new(ListPredictorBacktestExportJobsResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_ListPredictorBacktestExportJobs_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *forecastJobServiceClient) ListDatasetImportJobs(ctx context.Context, in *ListDatasetImportJobsRequest, opts ...grpc.CallOption) (*ListDatasetImportJobsResponse, error) {
+func (c *forecastJobServiceClient) DeletePredictorBacktestExportJob(ctx context.Context, in *DeletePredictorBacktestExportJobRequest, opts ...grpc.CallOption) (*DeletePredictorBacktestExportJobResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListDatasetImportJobsResponse)
-	err := c.cc.Invoke(ctx, ForecastJobService_ListDatasetImportJobs_FullMethodName, in, out, cOpts...)
+	out := new(DeletePredictorBacktestExportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DeletePredictorBacktestExportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) StopPredictorBacktestExportJob(ctx context.Context, in *StopPredictorBacktestExportJobRequest, opts ...grpc.CallOption) (*StopPredictorBacktestExportJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StopPredictorBacktestExportJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_StopPredictorBacktestExportJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) CreateExplainabilityExport(ctx context.Context, in *CreateExplainabilityExportRequest, opts ...grpc.CallOption) (*CreateExplainabilityExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateExplainabilityExportResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_CreateExplainabilityExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) DescribeExplainabilityExport(ctx context.Context, in *DescribeExplainabilityExportRequest, opts ...grpc.CallOption) (*DescribeExplainabilityExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeExplainabilityExportResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DescribeExplainabilityExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) ListExplainabilityExports(ctx context.Context, in *ListExplainabilityExportsRequest, opts ...grpc.CallOption) (*ListExplainabilityExportsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListExplainabilityExportsResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_ListExplainabilityExports_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) DeleteExplainabilityExport(ctx context.Context, in *DeleteExplainabilityExportRequest, opts ...grpc.CallOption) (*DeleteExplainabilityExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteExplainabilityExportResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DeleteExplainabilityExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) StopExplainabilityExport(ctx context.Context, in *StopExplainabilityExportRequest, opts ...grpc.CallOption) (*StopExplainabilityExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StopExplainabilityExportResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_StopExplainabilityExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) CreateWhatIfForecastExport(ctx context.Context, in *CreateWhatIfForecastExportRequest, opts ...grpc.CallOption) (*CreateWhatIfForecastExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateWhatIfForecastExportResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_CreateWhatIfForecastExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) DescribeWhatIfForecastExport(ctx context.Context, in *DescribeWhatIfForecastExportRequest, opts ...grpc.CallOption) (*DescribeWhatIfForecastExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeWhatIfForecastExportResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DescribeWhatIfForecastExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) ListWhatIfForecastExports(ctx context.Context, in *ListWhatIfForecastExportsRequest, opts ...grpc.CallOption) (*ListWhatIfForecastExportsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWhatIfForecastExportsResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_ListWhatIfForecastExports_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) DeleteWhatIfForecastExport(ctx context.Context, in *DeleteWhatIfForecastExportRequest, opts ...grpc.CallOption) (*DeleteWhatIfForecastExportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteWhatIfForecastExportResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_DeleteWhatIfForecastExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) TagResource(ctx context.Context, in *TagResourceRequest, opts ...grpc.CallOption) (*TagResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TagResourceResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_TagResource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) UntagResource(ctx context.Context, in *UntagResourceRequest, opts ...grpc.CallOption) (*UntagResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UntagResourceResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_UntagResource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *forecastJobServiceClient) ListTagsForResource(ctx context.Context, in *ListTagsForResourceRequest, opts ...grpc.CallOption) (*ListTagsForResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTagsForResourceResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_ListTagsForResource_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -114,26 +414,84 @@ func (c *forecastJobServiceClient) ListDatasetImportJobs(ctx context.Context, in
 // All implementations must embed UnimplementedForecastJobServiceServer
 // for forward compatibility.
 //
-// ForecastJobService fronts the Amazon Forecast job APIs (2018-06-26).
+// ForecastJobService fronts the Amazon Forecast job APIs (2018-06-26): the
+// whole life of every export and import job (create, describe, list, stop,
+// tag, delete) for five job types, one file of messages per type.
 //
 // RPC and field names mirror the AWS operations and members (in snake_case)
 // so the AWS API reference maps onto this API one to one. AWS's
 // MaxResults/NextToken/Filters are replaced by AIP-158 pagination
-// (page_size, page_token, next_page_token) and an AIP-160 `filter` string.
+// (page_size, page_token, next_page_token) and an AIP-160 `filter` string;
+// AWS's StopResource becomes one Stop RPC per job type, so the ARN is
+// checked to be of that type before any AWS call.
 //
 // Page tokens are the gateway's own, sealed and opaque; they are bound to the
 // method and the filter and expire within 24 hours.
 type ForecastJobServiceServer interface {
-	// Lists predictor backtest export jobs (AWS ListPredictorBacktestExportJobs).
-	ListPredictorBacktestExportJobs(context.Context, *ListPredictorBacktestExportJobsRequest) (*ListPredictorBacktestExportJobsResponse, error)
+	// Creates a dataset import job (AWS CreateDatasetImportJob).
+	// Every input rule of the AWS reference is checked before any AWS call.
+	CreateDatasetImportJob(context.Context, *CreateDatasetImportJobRequest) (*CreateDatasetImportJobResponse, error)
+	// Describes one dataset import job (AWS DescribeDatasetImportJob).
+	DescribeDatasetImportJob(context.Context, *DescribeDatasetImportJobRequest) (*DescribeDatasetImportJobResponse, error)
+	// Lists dataset import jobs, newest first (AWS ListDatasetImportJobs).
+	ListDatasetImportJobs(context.Context, *ListDatasetImportJobsRequest) (*ListDatasetImportJobsResponse, error)
+	// Deletes a dataset import job in ACTIVE or CREATE_FAILED (AWS DeleteDatasetImportJob).
+	DeleteDatasetImportJob(context.Context, *DeleteDatasetImportJobRequest) (*DeleteDatasetImportJobResponse, error)
+	// Stops a dataset import job that is still being created (AWS StopResource,
+	// with the ARN checked to be a dataset import job first).
+	StopDatasetImportJob(context.Context, *StopDatasetImportJobRequest) (*StopDatasetImportJobResponse, error)
+	// Creates a forecast export job (AWS CreateForecastExportJob).
+	// Every input rule of the AWS reference is checked before any AWS call.
+	CreateForecastExportJob(context.Context, *CreateForecastExportJobRequest) (*CreateForecastExportJobResponse, error)
+	// Describes one forecast export job (AWS DescribeForecastExportJob).
+	DescribeForecastExportJob(context.Context, *DescribeForecastExportJobRequest) (*DescribeForecastExportJobResponse, error)
+	// Lists forecast export jobs, newest first (AWS ListForecastExportJobs).
+	ListForecastExportJobs(context.Context, *ListForecastExportJobsRequest) (*ListForecastExportJobsResponse, error)
+	// Deletes a forecast export job in ACTIVE or CREATE_FAILED (AWS DeleteForecastExportJob).
+	DeleteForecastExportJob(context.Context, *DeleteForecastExportJobRequest) (*DeleteForecastExportJobResponse, error)
+	// Stops a forecast export job that is still being created (AWS StopResource,
+	// with the ARN checked to be a forecast export job first).
+	StopForecastExportJob(context.Context, *StopForecastExportJobRequest) (*StopForecastExportJobResponse, error)
 	// Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
+	// Every input rule of the AWS reference is checked before any AWS call.
 	CreatePredictorBacktestExportJob(context.Context, *CreatePredictorBacktestExportJobRequest) (*CreatePredictorBacktestExportJobResponse, error)
 	// Describes one predictor backtest export job (AWS DescribePredictorBacktestExportJob).
 	DescribePredictorBacktestExportJob(context.Context, *DescribePredictorBacktestExportJobRequest) (*DescribePredictorBacktestExportJobResponse, error)
-	// Lists forecast export jobs (AWS ListForecastExportJobs).
-	ListForecastExportJobs(context.Context, *ListForecastExportJobsRequest) (*ListForecastExportJobsResponse, error)
-	// Lists dataset import jobs (AWS ListDatasetImportJobs).
-	ListDatasetImportJobs(context.Context, *ListDatasetImportJobsRequest) (*ListDatasetImportJobsResponse, error)
+	// Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
+	ListPredictorBacktestExportJobs(context.Context, *ListPredictorBacktestExportJobsRequest) (*ListPredictorBacktestExportJobsResponse, error)
+	// Deletes a predictor backtest export job in ACTIVE or CREATE_FAILED (AWS DeletePredictorBacktestExportJob).
+	DeletePredictorBacktestExportJob(context.Context, *DeletePredictorBacktestExportJobRequest) (*DeletePredictorBacktestExportJobResponse, error)
+	// Stops a predictor backtest export job that is still being created (AWS StopResource,
+	// with the ARN checked to be a predictor backtest export job first).
+	StopPredictorBacktestExportJob(context.Context, *StopPredictorBacktestExportJobRequest) (*StopPredictorBacktestExportJobResponse, error)
+	// Creates an Explainability export (AWS CreateExplainabilityExport).
+	// Every input rule of the AWS reference is checked before any AWS call.
+	CreateExplainabilityExport(context.Context, *CreateExplainabilityExportRequest) (*CreateExplainabilityExportResponse, error)
+	// Describes one Explainability export (AWS DescribeExplainabilityExport).
+	DescribeExplainabilityExport(context.Context, *DescribeExplainabilityExportRequest) (*DescribeExplainabilityExportResponse, error)
+	// Lists Explainability exports, newest first (AWS ListExplainabilityExports).
+	ListExplainabilityExports(context.Context, *ListExplainabilityExportsRequest) (*ListExplainabilityExportsResponse, error)
+	// Deletes an Explainability export in ACTIVE or CREATE_FAILED (AWS DeleteExplainabilityExport).
+	DeleteExplainabilityExport(context.Context, *DeleteExplainabilityExportRequest) (*DeleteExplainabilityExportResponse, error)
+	// Stops an Explainability export that is still being created (AWS StopResource,
+	// with the ARN checked to be an Explainability export first).
+	StopExplainabilityExport(context.Context, *StopExplainabilityExportRequest) (*StopExplainabilityExportResponse, error)
+	// Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
+	// Every input rule of the AWS reference is checked before any AWS call.
+	CreateWhatIfForecastExport(context.Context, *CreateWhatIfForecastExportRequest) (*CreateWhatIfForecastExportResponse, error)
+	// Describes one what-if forecast export (AWS DescribeWhatIfForecastExport).
+	DescribeWhatIfForecastExport(context.Context, *DescribeWhatIfForecastExportRequest) (*DescribeWhatIfForecastExportResponse, error)
+	// Lists what-if forecast exports, newest first (AWS ListWhatIfForecastExports).
+	ListWhatIfForecastExports(context.Context, *ListWhatIfForecastExportsRequest) (*ListWhatIfForecastExportsResponse, error)
+	// Deletes a what-if forecast export in ACTIVE or CREATE_FAILED (AWS DeleteWhatIfForecastExport).
+	DeleteWhatIfForecastExport(context.Context, *DeleteWhatIfForecastExportRequest) (*DeleteWhatIfForecastExportResponse, error)
+	// Adds tags to a job of any of the five types, or changes their values
+	// (AWS TagResource).
+	TagResource(context.Context, *TagResourceRequest) (*TagResourceResponse, error)
+	// Removes tags from a job of any of the five types (AWS UntagResource).
+	UntagResource(context.Context, *UntagResourceRequest) (*UntagResourceResponse, error)
+	// Lists the tags of a job of any of the five types (AWS ListTagsForResource).
+	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
 	mustEmbedUnimplementedForecastJobServiceServer()
 }
 
@@ -144,8 +502,35 @@ type ForecastJobServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedForecastJobServiceServer struct{}
 
-func (UnimplementedForecastJobServiceServer) ListPredictorBacktestExportJobs(context.Context, *ListPredictorBacktestExportJobsRequest) (*ListPredictorBacktestExportJobsResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ListPredictorBacktestExportJobs not implemented")
+func (UnimplementedForecastJobServiceServer) CreateDatasetImportJob(context.Context, *CreateDatasetImportJobRequest) (*CreateDatasetImportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateDatasetImportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) DescribeDatasetImportJob(context.Context, *DescribeDatasetImportJobRequest) (*DescribeDatasetImportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeDatasetImportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) ListDatasetImportJobs(context.Context, *ListDatasetImportJobsRequest) (*ListDatasetImportJobsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDatasetImportJobs not implemented")
+}
+func (UnimplementedForecastJobServiceServer) DeleteDatasetImportJob(context.Context, *DeleteDatasetImportJobRequest) (*DeleteDatasetImportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteDatasetImportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) StopDatasetImportJob(context.Context, *StopDatasetImportJobRequest) (*StopDatasetImportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StopDatasetImportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) CreateForecastExportJob(context.Context, *CreateForecastExportJobRequest) (*CreateForecastExportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateForecastExportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) DescribeForecastExportJob(context.Context, *DescribeForecastExportJobRequest) (*DescribeForecastExportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeForecastExportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) ListForecastExportJobs(context.Context, *ListForecastExportJobsRequest) (*ListForecastExportJobsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListForecastExportJobs not implemented")
+}
+func (UnimplementedForecastJobServiceServer) DeleteForecastExportJob(context.Context, *DeleteForecastExportJobRequest) (*DeleteForecastExportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteForecastExportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) StopForecastExportJob(context.Context, *StopForecastExportJobRequest) (*StopForecastExportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StopForecastExportJob not implemented")
 }
 func (UnimplementedForecastJobServiceServer) CreatePredictorBacktestExportJob(context.Context, *CreatePredictorBacktestExportJobRequest) (*CreatePredictorBacktestExportJobResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreatePredictorBacktestExportJob not implemented")
@@ -153,11 +538,50 @@ func (UnimplementedForecastJobServiceServer) CreatePredictorBacktestExportJob(co
 func (UnimplementedForecastJobServiceServer) DescribePredictorBacktestExportJob(context.Context, *DescribePredictorBacktestExportJobRequest) (*DescribePredictorBacktestExportJobResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DescribePredictorBacktestExportJob not implemented")
 }
-func (UnimplementedForecastJobServiceServer) ListForecastExportJobs(context.Context, *ListForecastExportJobsRequest) (*ListForecastExportJobsResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ListForecastExportJobs not implemented")
+func (UnimplementedForecastJobServiceServer) ListPredictorBacktestExportJobs(context.Context, *ListPredictorBacktestExportJobsRequest) (*ListPredictorBacktestExportJobsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPredictorBacktestExportJobs not implemented")
 }
-func (UnimplementedForecastJobServiceServer) ListDatasetImportJobs(context.Context, *ListDatasetImportJobsRequest) (*ListDatasetImportJobsResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ListDatasetImportJobs not implemented")
+func (UnimplementedForecastJobServiceServer) DeletePredictorBacktestExportJob(context.Context, *DeletePredictorBacktestExportJobRequest) (*DeletePredictorBacktestExportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePredictorBacktestExportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) StopPredictorBacktestExportJob(context.Context, *StopPredictorBacktestExportJobRequest) (*StopPredictorBacktestExportJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StopPredictorBacktestExportJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) CreateExplainabilityExport(context.Context, *CreateExplainabilityExportRequest) (*CreateExplainabilityExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateExplainabilityExport not implemented")
+}
+func (UnimplementedForecastJobServiceServer) DescribeExplainabilityExport(context.Context, *DescribeExplainabilityExportRequest) (*DescribeExplainabilityExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeExplainabilityExport not implemented")
+}
+func (UnimplementedForecastJobServiceServer) ListExplainabilityExports(context.Context, *ListExplainabilityExportsRequest) (*ListExplainabilityExportsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListExplainabilityExports not implemented")
+}
+func (UnimplementedForecastJobServiceServer) DeleteExplainabilityExport(context.Context, *DeleteExplainabilityExportRequest) (*DeleteExplainabilityExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteExplainabilityExport not implemented")
+}
+func (UnimplementedForecastJobServiceServer) StopExplainabilityExport(context.Context, *StopExplainabilityExportRequest) (*StopExplainabilityExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StopExplainabilityExport not implemented")
+}
+func (UnimplementedForecastJobServiceServer) CreateWhatIfForecastExport(context.Context, *CreateWhatIfForecastExportRequest) (*CreateWhatIfForecastExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateWhatIfForecastExport not implemented")
+}
+func (UnimplementedForecastJobServiceServer) DescribeWhatIfForecastExport(context.Context, *DescribeWhatIfForecastExportRequest) (*DescribeWhatIfForecastExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeWhatIfForecastExport not implemented")
+}
+func (UnimplementedForecastJobServiceServer) ListWhatIfForecastExports(context.Context, *ListWhatIfForecastExportsRequest) (*ListWhatIfForecastExportsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWhatIfForecastExports not implemented")
+}
+func (UnimplementedForecastJobServiceServer) DeleteWhatIfForecastExport(context.Context, *DeleteWhatIfForecastExportRequest) (*DeleteWhatIfForecastExportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteWhatIfForecastExport not implemented")
+}
+func (UnimplementedForecastJobServiceServer) TagResource(context.Context, *TagResourceRequest) (*TagResourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TagResource not implemented")
+}
+func (UnimplementedForecastJobServiceServer) UntagResource(context.Context, *UntagResourceRequest) (*UntagResourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UntagResource not implemented")
+}
+func (UnimplementedForecastJobServiceServer) ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTagsForResource not implemented")
 }
 func (UnimplementedForecastJobServiceServer) mustEmbedUnimplementedForecastJobServiceServer() {}
 func (UnimplementedForecastJobServiceServer) testEmbeddedByValue()                            {}
@@ -180,20 +604,182 @@ func RegisterForecastJobServiceServer(s grpc.ServiceRegistrar, srv ForecastJobSe
 	s.RegisterService(&ForecastJobService_ServiceDesc, srv)
 }
 
-func _ForecastJobService_ListPredictorBacktestExportJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListPredictorBacktestExportJobsRequest)
+func _ForecastJobService_CreateDatasetImportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateDatasetImportJobRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ForecastJobServiceServer).ListPredictorBacktestExportJobs(ctx, in)
+		return srv.(ForecastJobServiceServer).CreateDatasetImportJob(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: ForecastJobService_ListPredictorBacktestExportJobs_FullMethodName,
+		FullMethod: ForecastJobService_CreateDatasetImportJob_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ForecastJobServiceServer).ListPredictorBacktestExportJobs(ctx, req.(*ListPredictorBacktestExportJobsRequest))
+		return srv.(ForecastJobServiceServer).CreateDatasetImportJob(ctx, req.(*CreateDatasetImportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_DescribeDatasetImportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeDatasetImportJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).DescribeDatasetImportJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_DescribeDatasetImportJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).DescribeDatasetImportJob(ctx, req.(*DescribeDatasetImportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_ListDatasetImportJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDatasetImportJobsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).ListDatasetImportJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_ListDatasetImportJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).ListDatasetImportJobs(ctx, req.(*ListDatasetImportJobsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_DeleteDatasetImportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteDatasetImportJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).DeleteDatasetImportJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_DeleteDatasetImportJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).DeleteDatasetImportJob(ctx, req.(*DeleteDatasetImportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_StopDatasetImportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StopDatasetImportJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).StopDatasetImportJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_StopDatasetImportJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).StopDatasetImportJob(ctx, req.(*StopDatasetImportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_CreateForecastExportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateForecastExportJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).CreateForecastExportJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_CreateForecastExportJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).CreateForecastExportJob(ctx, req.(*CreateForecastExportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_DescribeForecastExportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeForecastExportJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).DescribeForecastExportJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_DescribeForecastExportJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).DescribeForecastExportJob(ctx, req.(*DescribeForecastExportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_ListForecastExportJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListForecastExportJobsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).ListForecastExportJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_ListForecastExportJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).ListForecastExportJobs(ctx, req.(*ListForecastExportJobsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_DeleteForecastExportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteForecastExportJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).DeleteForecastExportJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_DeleteForecastExportJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).DeleteForecastExportJob(ctx, req.(*DeleteForecastExportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_StopForecastExportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StopForecastExportJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).StopForecastExportJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_StopForecastExportJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).StopForecastExportJob(ctx, req.(*StopForecastExportJobRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -234,38 +820,272 @@ func _ForecastJobService_DescribePredictorBacktestExportJob_Handler(srv interfac
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ForecastJobService_ListForecastExportJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListForecastExportJobsRequest)
+func _ForecastJobService_ListPredictorBacktestExportJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPredictorBacktestExportJobsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ForecastJobServiceServer).ListForecastExportJobs(ctx, in)
+		return srv.(ForecastJobServiceServer).ListPredictorBacktestExportJobs(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: ForecastJobService_ListForecastExportJobs_FullMethodName,
+		FullMethod: ForecastJobService_ListPredictorBacktestExportJobs_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ForecastJobServiceServer).ListForecastExportJobs(ctx, req.(*ListForecastExportJobsRequest))
+		return srv.(ForecastJobServiceServer).ListPredictorBacktestExportJobs(ctx, req.(*ListPredictorBacktestExportJobsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ForecastJobService_ListDatasetImportJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListDatasetImportJobsRequest)
+func _ForecastJobService_DeletePredictorBacktestExportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePredictorBacktestExportJobRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ForecastJobServiceServer).ListDatasetImportJobs(ctx, in)
+		return srv.(ForecastJobServiceServer).DeletePredictorBacktestExportJob(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: ForecastJobService_ListDatasetImportJobs_FullMethodName,
+		FullMethod: ForecastJobService_DeletePredictorBacktestExportJob_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ForecastJobServiceServer).ListDatasetImportJobs(ctx, req.(*ListDatasetImportJobsRequest))
+		return srv.(ForecastJobServiceServer).DeletePredictorBacktestExportJob(ctx, req.(*DeletePredictorBacktestExportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_StopPredictorBacktestExportJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StopPredictorBacktestExportJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).StopPredictorBacktestExportJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_StopPredictorBacktestExportJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).StopPredictorBacktestExportJob(ctx, req.(*StopPredictorBacktestExportJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_CreateExplainabilityExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateExplainabilityExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).CreateExplainabilityExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_CreateExplainabilityExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).CreateExplainabilityExport(ctx, req.(*CreateExplainabilityExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_DescribeExplainabilityExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeExplainabilityExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).DescribeExplainabilityExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_DescribeExplainabilityExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).DescribeExplainabilityExport(ctx, req.(*DescribeExplainabilityExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_ListExplainabilityExports_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListExplainabilityExportsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).ListExplainabilityExports(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_ListExplainabilityExports_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).ListExplainabilityExports(ctx, req.(*ListExplainabilityExportsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_DeleteExplainabilityExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteExplainabilityExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).DeleteExplainabilityExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_DeleteExplainabilityExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).DeleteExplainabilityExport(ctx, req.(*DeleteExplainabilityExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_StopExplainabilityExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StopExplainabilityExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).StopExplainabilityExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_StopExplainabilityExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).StopExplainabilityExport(ctx, req.(*StopExplainabilityExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_CreateWhatIfForecastExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateWhatIfForecastExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).CreateWhatIfForecastExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_CreateWhatIfForecastExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).CreateWhatIfForecastExport(ctx, req.(*CreateWhatIfForecastExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_DescribeWhatIfForecastExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeWhatIfForecastExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).DescribeWhatIfForecastExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_DescribeWhatIfForecastExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).DescribeWhatIfForecastExport(ctx, req.(*DescribeWhatIfForecastExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_ListWhatIfForecastExports_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWhatIfForecastExportsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).ListWhatIfForecastExports(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_ListWhatIfForecastExports_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).ListWhatIfForecastExports(ctx, req.(*ListWhatIfForecastExportsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_DeleteWhatIfForecastExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteWhatIfForecastExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).DeleteWhatIfForecastExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_DeleteWhatIfForecastExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).DeleteWhatIfForecastExport(ctx, req.(*DeleteWhatIfForecastExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_TagResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TagResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).TagResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_TagResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).TagResource(ctx, req.(*TagResourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_UntagResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UntagResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).UntagResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_UntagResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).UntagResource(ctx, req.(*UntagResourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ForecastJobService_ListTagsForResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTagsForResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).ListTagsForResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_ListTagsForResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).ListTagsForResource(ctx, req.(*ListTagsForResourceRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -278,8 +1098,44 @@ var ForecastJobService_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*ForecastJobServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
-			MethodName: "ListPredictorBacktestExportJobs",
-			Handler:    _ForecastJobService_ListPredictorBacktestExportJobs_Handler,
+			MethodName: "CreateDatasetImportJob",
+			Handler:    _ForecastJobService_CreateDatasetImportJob_Handler,
+		},
+		{
+			MethodName: "DescribeDatasetImportJob",
+			Handler:    _ForecastJobService_DescribeDatasetImportJob_Handler,
+		},
+		{
+			MethodName: "ListDatasetImportJobs",
+			Handler:    _ForecastJobService_ListDatasetImportJobs_Handler,
+		},
+		{
+			MethodName: "DeleteDatasetImportJob",
+			Handler:    _ForecastJobService_DeleteDatasetImportJob_Handler,
+		},
+		{
+			MethodName: "StopDatasetImportJob",
+			Handler:    _ForecastJobService_StopDatasetImportJob_Handler,
+		},
+		{
+			MethodName: "CreateForecastExportJob",
+			Handler:    _ForecastJobService_CreateForecastExportJob_Handler,
+		},
+		{
+			MethodName: "DescribeForecastExportJob",
+			Handler:    _ForecastJobService_DescribeForecastExportJob_Handler,
+		},
+		{
+			MethodName: "ListForecastExportJobs",
+			Handler:    _ForecastJobService_ListForecastExportJobs_Handler,
+		},
+		{
+			MethodName: "DeleteForecastExportJob",
+			Handler:    _ForecastJobService_DeleteForecastExportJob_Handler,
+		},
+		{
+			MethodName: "StopForecastExportJob",
+			Handler:    _ForecastJobService_StopForecastExportJob_Handler,
 		},
 		{
 			MethodName: "CreatePredictorBacktestExportJob",
@@ -290,12 +1146,64 @@ var ForecastJobService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ForecastJobService_DescribePredictorBacktestExportJob_Handler,
 		},
 		{
-			MethodName: "ListForecastExportJobs",
-			Handler:    _ForecastJobService_ListForecastExportJobs_Handler,
+			MethodName: "ListPredictorBacktestExportJobs",
+			Handler:    _ForecastJobService_ListPredictorBacktestExportJobs_Handler,
 		},
 		{
-			MethodName: "ListDatasetImportJobs",
-			Handler:    _ForecastJobService_ListDatasetImportJobs_Handler,
+			MethodName: "DeletePredictorBacktestExportJob",
+			Handler:    _ForecastJobService_DeletePredictorBacktestExportJob_Handler,
+		},
+		{
+			MethodName: "StopPredictorBacktestExportJob",
+			Handler:    _ForecastJobService_StopPredictorBacktestExportJob_Handler,
+		},
+		{
+			MethodName: "CreateExplainabilityExport",
+			Handler:    _ForecastJobService_CreateExplainabilityExport_Handler,
+		},
+		{
+			MethodName: "DescribeExplainabilityExport",
+			Handler:    _ForecastJobService_DescribeExplainabilityExport_Handler,
+		},
+		{
+			MethodName: "ListExplainabilityExports",
+			Handler:    _ForecastJobService_ListExplainabilityExports_Handler,
+		},
+		{
+			MethodName: "DeleteExplainabilityExport",
+			Handler:    _ForecastJobService_DeleteExplainabilityExport_Handler,
+		},
+		{
+			MethodName: "StopExplainabilityExport",
+			Handler:    _ForecastJobService_StopExplainabilityExport_Handler,
+		},
+		{
+			MethodName: "CreateWhatIfForecastExport",
+			Handler:    _ForecastJobService_CreateWhatIfForecastExport_Handler,
+		},
+		{
+			MethodName: "DescribeWhatIfForecastExport",
+			Handler:    _ForecastJobService_DescribeWhatIfForecastExport_Handler,
+		},
+		{
+			MethodName: "ListWhatIfForecastExports",
+			Handler:    _ForecastJobService_ListWhatIfForecastExports_Handler,
+		},
+		{
+			MethodName: "DeleteWhatIfForecastExport",
+			Handler:    _ForecastJobService_DeleteWhatIfForecastExport_Handler,
+		},
+		{
+			MethodName: "TagResource",
+			Handler:    _ForecastJobService_TagResource_Handler,
+		},
+		{
+			MethodName: "UntagResource",
+			Handler:    _ForecastJobService_UntagResource_Handler,
+		},
+		{
+			MethodName: "ListTagsForResource",
+			Handler:    _ForecastJobService_ListTagsForResource_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

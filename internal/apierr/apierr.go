@@ -1,4 +1,9 @@
-package server
+// Package apierr builds the gateway's errors: gRPC statuses with AIP-193
+// details (google.rpc.ErrorInfo with the gateway's domain and a stable
+// reason, BadRequest naming each field, RequestInfo, RetryInfo), and the
+// translation of AWS SDK errors into them. The server builds them, the
+// transport renders them on REST; both import this one leaf package.
+package apierr
 
 import (
 	"context"
@@ -19,9 +24,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// ErrorDomain is the google.rpc.ErrorInfo domain of every error this gateway
+// Domain is the google.rpc.ErrorInfo domain of every error this gateway
 // returns (AIP-193).
-const ErrorDomain = "forecast-gateway"
+const Domain = "forecast-gateway"
 
 // ErrorInfo reasons. They are part of the API: clients may switch on them.
 const (
@@ -44,28 +49,43 @@ const (
 // after the SDK's own retries: long enough to let a token bucket refill.
 const throttleRetryDelay = 2 * time.Second
 
-// fieldViolation is one broken rule of a request field.
-type fieldViolation struct {
-	field, description string
+// FieldViolation is one broken rule of a request field. Field is the
+// snake_case path of the field (destination.s3_config.path, tags[2].key);
+// Description says what is wrong and ends with "(rule: <rule>)".
+type FieldViolation struct {
+	Field, Description string
 }
 
-// invalidArgument builds the INVALID_ARGUMENT status with a BadRequest
+// InvalidArgument builds the INVALID_ARGUMENT status with a BadRequest
 // detail naming every violated field, before any upstream call.
-func invalidArgument(reason string, violations ...fieldViolation) error {
+func InvalidArgument(reason string, violations ...FieldViolation) error {
+	return InvalidArgumentStatus(reason, violations...).Err()
+}
+
+// InvalidArgumentStatus is InvalidArgument as a *status.Status.
+func InvalidArgumentStatus(reason string, violations ...FieldViolation) *status.Status {
 	msgs := make([]string, len(violations))
 	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, len(violations))}
 	for i, v := range violations {
-		msgs[i] = v.field + ": " + v.description
-		br.FieldViolations[i] = &errdetails.BadRequest_FieldViolation{Field: v.field, Description: v.description}
+		msgs[i] = v.Field + ": " + v.Description
+		br.FieldViolations[i] = &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description}
 	}
 	st := status.New(codes.InvalidArgument, "invalid request: "+strings.Join(msgs, "; "))
-	return withDetails(st, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}, br).Err()
+	return WithDetails(st, &errdetails.ErrorInfo{Reason: reason, Domain: Domain}, br)
 }
 
-// upstreamError turns an error from the AWS SDK into the gateway's status.
-// It never passes on upstream internals (endpoints, stack, raw bodies); only
-// AWS's own client-facing messages for client errors, and the request id.
-func upstreamError(op string, err error) error {
+// Internal is the INTERNAL status clients get for a fault of the gateway:
+// no detail beyond the reason, so nothing internal leaks.
+func Internal() error {
+	return WithDetails(status.New(codes.Internal, "internal error"),
+		&errdetails.ErrorInfo{Reason: ReasonInternal, Domain: Domain}).Err()
+}
+
+// FromUpstream turns an error from the AWS SDK call op into the gateway's
+// status. It never passes on upstream internals (endpoints, stack, raw
+// bodies); only AWS's own client-facing messages for client errors, and the
+// request id.
+func FromUpstream(op string, err error) error {
 	meta := map[string]string{"operation": op}
 	var reqID string
 	var respErr *awshttp.ResponseError
@@ -79,14 +99,14 @@ func upstreamError(op string, err error) error {
 	}
 
 	code, reason, msg := classify(err, apiErr)
-	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: meta}}
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: meta}}
 	if reqID != "" {
 		details = append(details, &errdetails.RequestInfo{RequestId: reqID, ServingData: "aws"})
 	}
 	if reason == ReasonThrottled {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(throttleRetryDelay)})
 	}
-	return withDetails(status.New(code, msg), details...).Err()
+	return WithDetails(status.New(code, msg), details...).Err()
 }
 
 func classify(err error, apiErr smithy.APIError) (codes.Code, string, string) {
@@ -153,9 +173,9 @@ func apiMessage(e smithy.APIError) string {
 	return e.ErrorCode()
 }
 
-// withDetails adds details, keeping the bare status if marshalling ever
+// WithDetails adds details, keeping the bare status if marshalling ever
 // fails (it cannot for these well-known messages).
-func withDetails(st *status.Status, details ...protoadapt.MessageV1) *status.Status {
+func WithDetails(st *status.Status, details ...protoadapt.MessageV1) *status.Status {
 	if s, err := st.WithDetails(details...); err == nil {
 		return s
 	}

@@ -1,4 +1,4 @@
-package gateway_test
+package transport_test
 
 // Fuzzing of the REST surface through the real handler chain over loopback
 // TCP: net/http server, limits, grpc-gateway decoding, the in-memory gRPC

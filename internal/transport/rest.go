@@ -1,4 +1,4 @@
-package gateway
+package transport
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/forecastgw/forecast-gateway/gen/openapi"
-	"github.com/forecastgw/forecast-gateway/server"
+	"github.com/forecastgw/forecast-gateway/internal/apierr"
 )
 
 // restMarshaler writes and reads JSON with the proto field names
@@ -47,7 +47,7 @@ type aip193Body struct {
 // grpc-gateway maps its code to (or httpCode when non-zero).
 func writeStatus(w http.ResponseWriter, st *status.Status, httpCode int) {
 	if httpCode == 0 {
-		httpCode = runtime.HTTPStatusFromCode(st.Code())
+		httpCode = apierr.HTTPStatus(st)
 	}
 	body := aip193Error{Error: aip193Body{Code: httpCode, Message: st.Message(), Status: code.Code_name[int32(st.Code())]}}
 	for _, any := range st.Proto().GetDetails() {
@@ -132,7 +132,7 @@ func requireUTF8(next http.Handler) http.Handler {
 
 func badRequest(msg, field, description string) *status.Status {
 	st, err := status.New(codes.InvalidArgument, msg).WithDetails(
-		&errdetails.ErrorInfo{Reason: server.ReasonInvalidArgument, Domain: server.ErrorDomain},
+		&errdetails.ErrorInfo{Reason: apierr.ReasonInvalidArgument, Domain: apierr.Domain},
 		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: description}}},
 	)
 	if err != nil {

@@ -1,0 +1,80 @@
+package transport
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/fullstorydev/grpchan"
+	"github.com/fullstorydev/grpchan/inprocgrpc"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+
+	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+)
+
+// describeStub answers Describe at once, so the benchmarks measure the REST
+// plumbing alone.
+type describeStub struct {
+	gatewayv1.UnimplementedForecastJobServiceServer
+}
+
+func (describeStub) DescribePredictorBacktestExportJob(_ context.Context, r *gatewayv1.DescribePredictorBacktestExportJobRequest) (*gatewayv1.DescribePredictorBacktestExportJobResponse, error) {
+	return &gatewayv1.DescribePredictorBacktestExportJobResponse{PredictorBacktestExportJobArn: r.GetPredictorBacktestExportJobArn(), AwsStatus: "ACTIVE", Status: gatewayv1.JobStatus_JOB_STATUS_ACTIVE}, nil
+}
+
+func benchRESTMux() *runtime.ServeMux {
+	return runtime.NewServeMux(runtime.WithErrorHandler(restErrorHandler), runtime.WithMarshalerOption(runtime.MIMEWildcard, restMarshaler),
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllCharacters), runtime.WithStrictDeepWildcardMatching())
+}
+
+func benchDescribe(b *testing.B, h http.Handler) {
+	req := httptest.NewRequest(http.MethodGet, "/v1/predictor-backtest-export-jobs/arn%3Aaws%3Aforecast%3Aus-east-1%3A123456789012%3Apredictor-backtest-export-job%2Fp%2Fj", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}
+
+// BenchmarkRESTInProcess is one REST Describe through grpc-gateway with a
+// service that answers at once, by the way REST reaches the service:
+//   - HandlerServer: grpc-gateway's direct form (no interceptors, no
+//     streams; what the gateway used before).
+//   - inprocgrpc: a client over grpchan's in-process channel, which runs
+//     each unary call on a goroutine of its own.
+//   - channel: this package's channel (unary on the caller's goroutine,
+//     streams through inprocgrpc), without and with the interceptor chain.
+func BenchmarkRESTInProcess(b *testing.B) {
+	b.Run("HandlerServer", func(b *testing.B) {
+		mux := benchRESTMux()
+		_ = gatewayv1.RegisterForecastJobServiceHandlerServer(context.Background(), mux, describeStub{})
+		benchDescribe(b, mux)
+	})
+	b.Run("inprocgrpc", func(b *testing.B) {
+		mux := benchRESTMux()
+		ch := new(inprocgrpc.Channel).WithCloner(noCopy)
+		gatewayv1.RegisterForecastJobServiceServer(ch, describeStub{})
+		_ = gatewayv1.RegisterForecastJobServiceHandlerClient(context.Background(), mux, gatewayv1.NewForecastJobServiceClient(ch))
+		benchDescribe(b, mux)
+	})
+	b.Run("channel", func(b *testing.B) {
+		mux := benchRESTMux()
+		ch := newChannel()
+		gatewayv1.RegisterForecastJobServiceServer(ch, describeStub{})
+		_ = gatewayv1.RegisterForecastJobServiceHandlerClient(context.Background(), mux, gatewayv1.NewForecastJobServiceClient(ch))
+		benchDescribe(b, mux)
+	})
+	b.Run("channel+chain", func(b *testing.B) {
+		mux := benchRESTMux()
+		ch := newChannel()
+		c := newChain(slog.New(slog.DiscardHandler), nil, nil)
+		gatewayv1.RegisterForecastJobServiceServer(grpchan.WithUnaryInterceptors(grpchan.WithStreamInterceptors(ch, c.stream...), c.unary...), describeStub{})
+		_ = gatewayv1.RegisterForecastJobServiceHandlerClient(context.Background(), mux, gatewayv1.NewForecastJobServiceClient(ch))
+		benchDescribe(b, mux)
+	})
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/forecast"
+	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
+
+	"github.com/forecastgw/forecast-gateway/internal/apierr"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
+)
+
+// The generic core: what every job type does the same way. A type's file
+// supplies only the AWS call with its own shapes.
+
+// create validates a Create request (violations already collected by the
+// type's file), makes the AWS call and logs the new job. A retry of a create
+// that in fact succeeded gets ALREADY_EXISTS (job names are unique per
+// parent), so a client never makes two jobs by retrying.
+func create(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, v *violations, call func(context.Context) (*string, error)) (string, error) {
+	if err := v.err(); err != nil {
+		return "", err
+	}
+	arn, err := call(ctx)
+	if err != nil {
+		return "", apierr.FromUpstream(t.CreateOp(), err)
+	}
+	s.log.Info("created "+t.Title, "arn", aws.ToString(arn))
+	return aws.ToString(arn), nil
+}
+
+// describe checks that arn is a job of type t, calls AWS and converts the
+// answer.
+func describe[Out, Resp any](ctx context.Context, s *ForecastJobServer, t *jobtype.Type, arn string, call func(context.Context, *string) (Out, error), convert func(Out) Resp) (Resp, error) {
+	var zero Resp
+	if err := s.checkJobArn(t, arn); err != nil {
+		return zero, err
+	}
+	out, err := call(ctx, aws.String(arn))
+	if err != nil {
+		return zero, apierr.FromUpstream(t.DescribeOp(), err)
+	}
+	return convert(out), nil
+}
+
+// remove deletes a job of type t. AWS refuses jobs that are not ACTIVE or
+// CREATE_FAILED with ResourceInUseException: FAILED_PRECONDITION with
+// reason RESOURCE_IN_USE (HTTP 409).
+func remove(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, arn string, call func(context.Context, *string) error) error {
+	if err := s.checkJobArn(t, arn); err != nil {
+		return err
+	}
+	if err := call(ctx, aws.String(arn)); err != nil {
+		return apierr.FromUpstream(t.DeleteOp(), err)
+	}
+	s.log.Info("deleting "+t.Title, "arn", arn)
+	return nil
+}
+
+// stop stops a job of type t with AWS StopResource, which takes the ARN of
+// many resource types: checking the type first means a Stop RPC can only
+// ever stop a job of its own type.
+func (s *ForecastJobServer) stop(ctx context.Context, t *jobtype.Type, arn string) error {
+	if err := s.checkJobArn(t, arn); err != nil {
+		return err
+	}
+	if _, err := s.api.StopResource(ctx, &forecast.StopResourceInput{ResourceArn: aws.String(arn)}); err != nil {
+		return apierr.FromUpstream(jobtype.OpStopResource, err)
+	}
+	s.log.Info("stopping "+t.Title, "arn", arn)
+	return nil
+}
+
+// list validates a List request, then fills one client page from AWS (see
+// collectPage) and converts it.
+func list[Req listRequest, Item, Out any](ctx context.Context, s *ForecastJobServer, t *jobtype.Type, r Req, fetch fetchFunc[Item], convert func(Item) Out) ([]Out, string, error) {
+	method := t.ListOp()
+	q, err := s.parseListRequest(method, s.filters[t], r)
+	if err != nil {
+		return nil, "", err
+	}
+	items, next, err := collectPage(ctx, s, method, q, fetch)
+	if err != nil {
+		return nil, "", err
+	}
+	return convertAll(items, convert), next, nil
+}
+
+// listInput is what a type's fetch function passes to its AWS List call.
+type listInput struct {
+	Filters    []types.Filter
+	MaxResults *int32
+	NextToken  *string
+}
+
+// fetcher adapts a type's AWS List call to a fetchFunc.
+func fetcher[Item any](call func(context.Context, listInput) ([]Item, *string, error)) fetchFunc[Item] {
+	return func(ctx context.Context, fs []types.Filter, n int32, tok *string) ([]Item, *string, error) {
+		return call(ctx, listInput{Filters: fs, MaxResults: aws.Int32(n), NextToken: tok})
+	}
+}
+
+// checkJobArn validates the ARN of a job of type t in its request field.
+func (s *ForecastJobServer) checkJobArn(t *jobtype.Type, arn string) error {
+	v := s.newViolations()
+	v.arnOf(t.ArnField, arn, t.ArnType, t.LongArn)
+	return v.err()
+}
+
+// done returns resp, or the zero value and err when err is set: each RPC
+// ends with it.
+func done[T any](resp T, err error) (T, error) {
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return resp, nil
+}
