@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 	"github.com/forecastgw/forecast-gateway/server"
 )
 

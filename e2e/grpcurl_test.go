@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
 var (

@@ -23,10 +23,10 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	"github.com/forecastgw/forecast-gateway/emulator"
 	"github.com/forecastgw/forecast-gateway/internal/apierr"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
 const (

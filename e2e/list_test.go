@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
 	"google.golang.org/grpc/codes"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
 // page is one client page, whatever the operation.

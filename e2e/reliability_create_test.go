@@ -15,11 +15,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
 func relJobsNamed(env *testenv.Env, name string) []emulator.JobInfo {

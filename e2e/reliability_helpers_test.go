@@ -21,9 +21,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
 func relCtx(t *testing.T, d time.Duration) context.Context {

@@ -10,8 +10,8 @@ import (
 
 	"time"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
 // TestReliabilityMalformedInputGRPC: every malformed request is

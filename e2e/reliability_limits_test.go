@@ -18,10 +18,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 	"github.com/forecastgw/forecast-gateway/internal/transport"
 )
 

@@ -12,9 +12,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
 )
 
 // TestReliabilityGracefulShutdownUnderLoad: Shutdown with calls in flight

@@ -19,7 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/forecastgw/forecast-gateway/internal/testenv"
+	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 )
 
 func fuzzEnv(f *testing.F) *testenv.Env {
