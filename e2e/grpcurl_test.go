@@ -100,8 +100,15 @@ func TestGrpcurl(t *testing.T) {
 	if n := len(strings.Fields(out)); n != 27 {
 		t.Fatalf("grpcurl list shows %d RPCs, want 27:\n%s", n, out)
 	}
-	if out, errOut, ok = grpcurl(t, env, "describe", "forecast.gateway.v1.CreateDatasetImportJobRequest"); !ok || !strings.Contains(out, "use_geolocation_for_time_zone") {
-		t.Fatalf("grpcurl describe: %s %s", out, errOut)
+	// Reflection serves the descriptors buf built, so describe shows the
+	// proto comments: what AWS says about each field.
+	if out, errOut, ok = grpcurl(t, env, "describe", "forecast.gateway.v1.CreateDatasetImportJobRequest"); !ok ||
+		!strings.Contains(out, "bool use_geolocation_for_time_zone = 5;") ||
+		!strings.Contains(out, "// Required. ARN of the dataset to import the data into.") {
+		t.Fatalf("grpcurl describe shows no field comments: %s %s", out, errOut)
+	}
+	if out, errOut, ok = grpcurl(t, env, "describe", svc+".StopDatasetImportJob"); !ok || !strings.Contains(out, "// Stops a dataset import job") {
+		t.Fatalf("grpcurl describe of an RPC shows no comment: %s %s", out, errOut)
 	}
 
 	call := func(method, body string) (map[string]any, string, bool) {

@@ -126,11 +126,14 @@ func TestCreateOverREST(t *testing.T) {
 		"destination":{"s3_config":{"path":"s3://bucket/rest/","role_arn":%q}},
 		"tags":[{"key":"k","value":"v"}],"format":"EXPORT_FORMAT_CSV"}`, pred, roleArn)
 	var out map[string]string
-	code, _, re := doREST(t, env.HTTP, http.MethodPost, env.BaseURL+"/v1/predictor-backtest-export-jobs", body, &out)
-	if code != http.StatusOK {
-		t.Fatalf("HTTP %d: %+v", code, re)
+	code, hdr, re := doREST(t, env.HTTP, http.MethodPost, env.BaseURL+"/v1/predictor-backtest-export-jobs", body, &out)
+	if code != http.StatusCreated {
+		t.Fatalf("HTTP %d, want 201: %+v", code, re)
 	}
 	arn := out["predictor_backtest_export_job_arn"]
+	if loc := hdr.Get("Location"); loc != "/v1/predictor-backtest-export-jobs/"+url.PathEscape(arn) {
+		t.Fatalf("Location %q for %s", loc, arn)
+	}
 	var got map[string]any
 	if code, _, re := doREST(t, env.HTTP, http.MethodGet, env.BaseURL+"/v1/predictor-backtest-export-jobs/"+url.PathEscape(arn), "", &got); code != http.StatusOK {
 		t.Fatalf("describe HTTP %d: %+v", code, re)

@@ -137,7 +137,7 @@ func TestReliabilityCreatesAreListedAndDescribed(t *testing.T) {
 			var out struct {
 				Arn string `json:"predictor_backtest_export_job_arn"`
 			}
-			if r.Code != http.StatusOK || json.Unmarshal(r.Raw, &out) != nil || out.Arn == "" {
+			if r.Code != http.StatusCreated || json.Unmarshal(r.Raw, &out) != nil || out.Arn == "" {
 				t.Errorf("REST create %s: HTTP %d %s", name, r.Code, r.Raw)
 				return
 			}

@@ -86,7 +86,7 @@ func TestReliabilityRESTBodyLimit(t *testing.T) {
 		if len(body) > 1024 {
 			t.Fatalf("test body is %d bytes", len(body))
 		}
-		if r := relDo(t, env.HTTP, ctx, http.MethodPost, u, "application/json", body); r.Code != http.StatusOK {
+		if r := relDo(t, env.HTTP, ctx, http.MethodPost, u, "application/json", body); r.Code != http.StatusCreated {
 			t.Fatalf("HTTP %d: %s", r.Code, r.Raw)
 		}
 	})

@@ -603,7 +603,11 @@ func (r *restDriver) do(ctx context.Context, method, path string, body io.Reader
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
+	want := http.StatusOK
+	if method == http.MethodPost {
+		want = http.StatusCreated // the driver only POSTs creates
+	}
+	if resp.StatusCode != want {
 		return fmt.Errorf("%s %s: HTTP %d: %.200s", method, path, resp.StatusCode, raw)
 	}
 	if out != nil {

@@ -7,6 +7,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -27,6 +28,43 @@ import (
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
 	"github.com/forecastgw/forecast-gateway/internal/upstream"
 )
+
+// ResponseCheck, when a test package sets it (in TestMain), sees every
+// response of a test environment's HTTP client with its body, for example
+// to validate it against the OpenAPI document.
+var ResponseCheck func(tb testing.TB, req *http.Request, resp *http.Response, body []byte)
+
+// checkedTransport hands every complete response to ResponseCheck. Streams
+// (NDJSON, server-sent events) are passed through unread.
+type checkedTransport struct {
+	next http.RoundTripper
+	tb   testing.TB
+}
+
+func (c checkedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-ndjson") || strings.HasPrefix(ct, "text/event-stream") {
+		return resp, nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	ResponseCheck(c.tb, r, resp, body)
+	return resp, nil
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the pool.
+func (c checkedTransport) CloseIdleConnections() {
+	if ic, ok := c.next.(interface{ CloseIdleConnections() }); ok {
+		ic.CloseIdleConnections()
+	}
+}
 
 // Options tune the environment; the zero value is the default stack.
 type Options struct {
@@ -118,6 +156,9 @@ func Start(tb testing.TB, o Options) *Env {
 	}
 	e.Client = gatewayv1.NewForecastJobServiceClient(e.Conn)
 	e.HTTP = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	if ResponseCheck != nil {
+		e.HTTP.Transport = checkedTransport{next: e.HTTP.Transport, tb: tb}
+	}
 	e.BaseURL = "http://" + e.Gateway.HTTPAddr()
 
 	// The emulator's counters should show only what the test does.

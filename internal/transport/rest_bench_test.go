@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+	"github.com/forecastgw/forecast-gateway/internal/apierr"
 )
 
 func benchListResponse(n int) *gatewayv1.ListPredictorBacktestExportJobsResponse {
@@ -45,7 +46,7 @@ func BenchmarkRESTMarshalListPage100(b *testing.B) {
 // BenchmarkRESTErrorRendering is one AIP-193 error body (a validation error
 // with ErrorInfo and BadRequest details), as restErrorHandler writes it.
 func BenchmarkRESTErrorRendering(b *testing.B) {
-	st := badRequest("invalid request: page_size: must not be negative", "page_size", "must not be negative, got -1 (rule: range)")
+	st := apierr.InvalidArgumentStatus(apierr.ReasonInvalidArgument, apierr.FieldViolation{Field: "page_size", Description: "must not be negative, got -1 (rule: range)"})
 	b.ReportAllocs()
 	for b.Loop() {
 		w := httptest.NewRecorder()

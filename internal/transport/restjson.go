@@ -27,6 +27,9 @@ import (
 // restjson_test.go checks the two agree on random messages of every type.
 type restJSON struct {
 	*runtime.JSONPb
+	// emitEmptyLists writes a list with no elements as [] instead of
+	// leaving it out (protojson's way), so a client always finds the key.
+	emitEmptyLists bool
 }
 
 var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -42,7 +45,7 @@ func (m restJSON) Marshal(v any) ([]byte, error) {
 		return m.JSONPb.Marshal(v)
 	}
 	bp := jsonBufs.Get().(*[]byte)
-	w := jsonWriter{buf: (*bp)[:0], ok: true}
+	w := jsonWriter{buf: (*bp)[:0], ok: true, emptyLists: m.emitEmptyLists}
 	w.message(msg.ProtoReflect())
 	var out []byte
 	if w.ok {
@@ -154,8 +157,9 @@ func enumNames(ed protoreflect.EnumDescriptor) []string {
 // jsonWriter appends one JSON document; ok turns false when a value needs
 // protojson (the caller then discards the buffer).
 type jsonWriter struct {
-	buf []byte
-	ok  bool
+	buf        []byte
+	ok         bool
+	emptyLists bool // write empty lists as []
 }
 
 func (w *jsonWriter) message(m protoreflect.Message) {
@@ -198,7 +202,7 @@ func (w *jsonWriter) messageWithPlan(m protoreflect.Message, p *messagePlan) {
 				continue
 			}
 			v = m.Get(f.fd)
-		} else if v = m.Get(f.fd); !isSet(f, v) {
+		} else if v = m.Get(f.fd); !isSet(f, v) && !(w.emptyLists && f.kind == shapeList) {
 			continue
 		}
 		if !first {

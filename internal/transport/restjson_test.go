@@ -2,6 +2,7 @@ package transport
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -21,7 +22,7 @@ import (
 // purpose), or both to fail with the same error.
 func checkSameAsProtojson(t *testing.T, m proto.Message) {
 	t.Helper()
-	fast, fastErr := restMarshaler.Marshal(m)
+	fast, fastErr := protojsonLike.Marshal(m)
 	slow, slowErr := restMarshaler.JSONPb.Marshal(m)
 	if (fastErr != nil) != (slowErr != nil) || (slowErr != nil && fastErr.Error() != slowErr.Error()) {
 		t.Fatalf("%T: errors differ: fast %v, protojson %v", m, fastErr, slowErr)
@@ -43,6 +44,11 @@ func checkSameAsProtojson(t *testing.T, m proto.Message) {
 		t.Fatalf("%T: fast and protojson differ\nfast:      %s\nprotojson: %s", m, fast, slow)
 	}
 }
+
+// protojsonLike is the REST encoder without its one departure from
+// protojson (empty lists written as []), so the two can be compared
+// exactly; TestRESTJSONEmptyLists covers the departure.
+var protojsonLike = restJSON{JSONPb: restMarshaler.JSONPb}
 
 var tricky = []string{"", "a", "arn:aws:forecast:us-east-1:123456789012:predictor/p", `quote " and \ backslash`,
 	"tab\tnew\nline\rcr", "\x00\x01\x1f\x7f", "unicode é 日本 🚀", "\u2028\u2029", "<html>&amp;", "s3://b/p/",
@@ -207,7 +213,7 @@ func TestRESTJSONInvalidUTF8(t *testing.T) {
 		&gatewayv1.DescribeDatasetImportJobResponse{FieldStatistics: map[string]*gatewayv1.Statistics{bad: {}}},
 		&gatewayv1.ListWhatIfForecastExportsResponse{WhatIfForecastExports: []*gatewayv1.WhatIfForecastExportSummary{{WhatIfForecastArns: []string{"ok", bad}}}},
 	} {
-		_, fastErr := restMarshaler.Marshal(m)
+		_, fastErr := protojsonLike.Marshal(m)
 		_, slowErr := restMarshaler.JSONPb.Marshal(m)
 		if fastErr == nil || slowErr == nil || fastErr.Error() != slowErr.Error() {
 			t.Fatalf("%T: fast error %v, protojson error %v; want the same non-nil error", m, fastErr, slowErr)
@@ -222,5 +228,74 @@ func TestRESTJSONFastPathTaken(t *testing.T) {
 	w.message(benchListResponse(3).ProtoReflect())
 	if !w.ok || !strings.HasPrefix(string(w.buf), `{"predictor_backtest_export_jobs":[{`) {
 		t.Fatalf("fast path not taken (ok=%v): %s", w.ok, w.buf)
+	}
+}
+
+// TestRESTJSONEmptyLists: the REST encoder writes every list of every
+// message it writes, empty ones as [], and otherwise what protojson writes.
+func TestRESTJSONEmptyLists(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, mt := range apiMessages(t) {
+		for range 10 {
+			m := mt.New()
+			fill(r, m, 3)
+			out, err := restMarshaler.Marshal(m.Interface())
+			if err != nil {
+				continue // protojson refuses it too (TestRESTJSONMatchesProtojson)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			checkLists(t, string(mt.Descriptor().Name()), m, got)
+			plain, _ := protojsonLike.Marshal(m.Interface())
+			var want map[string]any
+			_ = json.Unmarshal(plain, &want)
+			dropEmptyLists(got)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: beyond empty lists, the output differs:\n%s\n%s", mt.Descriptor().Name(), out, plain)
+			}
+		}
+	}
+}
+
+// checkLists requires every list field of m (recursively) in obj.
+func checkLists(t *testing.T, path string, m protoreflect.Message, obj map[string]any) {
+	t.Helper()
+	fds := m.Descriptor().Fields()
+	for i := range fds.Len() {
+		fd := fds.Get(i)
+		name := string(fd.Name())
+		switch {
+		case fd.IsList():
+			arr, ok := obj[name].([]any)
+			if !ok {
+				t.Fatalf("%s.%s: %v, want a JSON array", path, name, obj[name])
+			}
+			if fd.Message() != nil {
+				for j, e := range arr {
+					checkLists(t, fmt.Sprintf("%s.%s[%d]", path, name, j), m.Get(fd).List().Get(j).Message(), e.(map[string]any))
+				}
+			}
+		case fd.Message() != nil && !fd.IsMap() && m.Has(fd) && fd.Message().FullName() != "google.protobuf.Timestamp":
+			checkLists(t, path+"."+name, m.Get(fd).Message(), obj[name].(map[string]any))
+		}
+	}
+}
+
+func dropEmptyLists(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if arr, ok := e.([]any); ok && len(arr) == 0 {
+				delete(x, k)
+				continue
+			}
+			dropEmptyLists(e)
+		}
+	case []any:
+		for _, e := range x {
+			dropEmptyLists(e)
+		}
 	}
 }

@@ -21,9 +21,12 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/reflection"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+	"github.com/forecastgw/forecast-gateway/gen/openapi"
+	"github.com/forecastgw/forecast-gateway/internal/version"
 )
 
 // Limits bound what one client can make the gateway hold. Zero fields take
@@ -148,7 +151,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	)
 	gatewayv1.RegisterForecastJobServiceServer(s.grpcServer, cfg.Service)
 	healthpb.RegisterHealthServer(s.grpcServer, drainingHealth{Server: s.health, draining: s.draining})
-	reflection.Register(s.grpcServer)
+	if err := registerReflection(s.grpcServer); err != nil {
+		return nil, err
+	}
 
 	// The REST side's channel: the same service and chain, in process.
 	ch := newChannel()
@@ -159,6 +164,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	restMux := runtime.NewServeMux(
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, restMarshaler),
+		runtime.WithForwardResponseOption(created),
 		// ARNs contain '/' and ':'. The item routes bind the rest of the
 		// path ({arn=**}) and this mode decodes it after routing, so the ARN
 		// works percent-encoded as one segment (%2F, %3A) and also raw.
@@ -166,24 +172,38 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// Without this, {arn=**} also matches zero segments, and an item
 		// route swallows its collection's list route.
 		runtime.WithStrictDeepWildcardMatching(),
+		// A form POST is not a GET: grpc-gateway would otherwise read a
+		// urlencoded POST to a list route as that route's query.
+		runtime.WithDisablePathLengthFallback(),
 	)
 	if err := gatewayv1.RegisterForecastJobServiceHandlerClient(ctx, restMux, gatewayv1.NewForecastJobServiceClient(ch)); err != nil {
 		return nil, fmt.Errorf("transport: REST handlers: %w", err)
 	}
+	routes, err := routesFrom(openapi.Document, protoreflect.FullName(ServiceName))
+	if err != nil {
+		return nil, err
+	}
+	front := &restFront{routes: routes, maxHeaderBytes: lim.MaxHeaderBytes, maxBodyBytes: lim.MaxBodyBytes, next: restMux}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
-	mux.Handle("/", requireUTF8(limitBody(lim.MaxBodyBytes, restMux)))
+	docs := newAPIDocs(version.Get().Version)
+	mux.HandleFunc("GET /openapi.json", docs.serveV2)
+	mux.HandleFunc("GET /openapi3.json", docs.serveV3)
+	mux.Handle("GET /docs/", docs.ui())
+	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
+	mux.Handle("/", front)
 	s.httpServer = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		ReadTimeout:       lim.ReadTimeout,
 		WriteTimeout:      lim.WriteTimeout,
 		IdleTimeout:       lim.IdleTimeout,
-		MaxHeaderBytes:    lim.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+		// net/http answers a header block over MaxHeaderBytes itself, in
+		// plain text; the REST front enforces Limits.MaxHeaderBytes with an
+		// AIP-193 body, so net/http's own limit only backs it up.
+		MaxHeaderBytes: max(lim.MaxHeaderBytes*4, 1<<20),
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 
-	var err error
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("transport: gRPC listener: %w", err)
 	}

@@ -330,10 +330,11 @@ func (GeolocationFormat) EnumDescriptor() ([]byte, []int) {
 // to reach it, and an optional KMS key.
 type S3Config struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// S3 URI of a bucket or object prefix, for example s3://bucket/prefix/.
+	// Required. S3 URI of a bucket or object prefix, for example
+	// s3://bucket/prefix/.
 	// 7 to 4096 characters, pattern ^s3://[a-z0-9].+$.
 	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
-	// IAM role ARN that Forecast assumes, for example
+	// Required. IAM role ARN that Forecast assumes, for example
 	// arn:aws:iam::123456789012:role/ForecastRole. At most 256 characters.
 	RoleArn string `protobuf:"bytes,2,opt,name=role_arn,json=roleArn,proto3" json:"role_arn,omitempty"`
 	// Optional KMS key ARN, for example
@@ -490,7 +491,7 @@ func (x *DataSource) GetS3Config() *S3Config {
 // Tag is one key/value pair of resource metadata.
 type Tag struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// 1 to 128 characters (letters, digits, spaces and _ . : / = + - @); must
+	// Required. 1 to 128 characters (letters, digits, spaces and _ . : / = + - @); must
 	// not start with "aws:" in any letter case (reserved for AWS). Keys are
 	// unique per resource and case sensitive.
 	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`

@@ -342,7 +342,8 @@ func (x *DescribeExplainabilityExportResponse) GetLastModificationTime() *timest
 // Request for ListExplainabilityExports.
 type ListExplainabilityExportsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// As in ListPredictorBacktestExportJobsRequest.page_size.
+	// Maximum number of jobs to return. 0 means the default (100); values
+	// above 1000 are lowered to 1000; negative values are rejected.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token from a previous call with the same filter.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
