@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -8,10 +9,13 @@ import (
 )
 
 // The control endpoint lets tools outside the process drive the emulator
-// clock on the same listener as the AWS protocol:
+// clock and its credentials on the same listener as the AWS protocol:
 //
 //	GET  /_emulator/clock                 -> {"now":"2026-01-08T12:00:00Z"}
 //	POST /_emulator/clock?advance=90s     -> {"now":"2026-01-08T12:01:30Z"}
+//	GET  /_emulator/credentials           -> {"accessKeyIds":["AKIDCI"]}
+//	PUT  /_emulator/credentials  <JSON list of Credential, [] = any key>
+//	                                      -> {"accessKeyIds":[...]}
 //
 // It needs no signature but answers only loopback peers (403 otherwise).
 // Errors are JSON too: {"error":"..."}.
@@ -22,8 +26,13 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		controlReply(w, http.StatusForbidden, "error", "the emulator control endpoint only answers loopback clients, not "+r.RemoteAddr)
 		return
 	}
-	if r.URL.Path != controlPathPrefix+"clock" {
-		controlReply(w, http.StatusNotFound, "error", "unknown control endpoint "+r.URL.Path+"; the clock is at "+controlPathPrefix+"clock")
+	switch r.URL.Path {
+	case controlPathPrefix + "clock":
+	case controlPathPrefix + "credentials":
+		s.serveControlCredentials(w, r)
+		return
+	default:
+		controlReply(w, http.StatusNotFound, "error", "unknown control endpoint "+r.URL.Path+"; the clock is at "+controlPathPrefix+"clock, the credentials at "+controlPathPrefix+"credentials")
 		return
 	}
 	switch r.Method {
@@ -47,11 +56,46 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	controlReply(w, http.StatusOK, "now", s.Now().UTC().Format(time.RFC3339Nano))
 }
 
+// serveControlCredentials shows (access key ids only, never secrets) or
+// replaces the known credentials.
+func (s *Server) serveControlCredentials(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPut:
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+		if err != nil {
+			controlReply(w, http.StatusBadRequest, "error", "reading the body: "+err.Error())
+			return
+		}
+		creds, err := ParseCredentials(data)
+		if err != nil {
+			controlReply(w, http.StatusBadRequest, "error", err.Error())
+			return
+		}
+		s.SetCredentials(creds)
+	default:
+		w.Header().Set("Allow", "GET, PUT")
+		controlReply(w, http.StatusMethodNotAllowed, "error", "the credentials answer GET and PUT")
+		return
+	}
+	ids := []string{}
+	for _, c := range s.credentials() {
+		ids = append(ids, c.AccessKeyID)
+	}
+	var jw jsonWriter
+	jw.begin()
+	jw.strings("accessKeyIds", ids)
+	controlWrite(w, http.StatusOK, jw.end())
+}
+
 func controlReply(w http.ResponseWriter, code int, key, value string) {
 	var jw jsonWriter
 	jw.begin()
 	jw.str(key, value)
-	body := jw.end()
+	controlWrite(w, code, jw.end())
+}
+
+func controlWrite(w http.ResponseWriter, code int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -86,6 +86,12 @@ type Options struct {
 	// the emulator feel like a remote service in benchmarks.
 	Latency time.Duration
 
+	// Credentials, when not empty, are the only access keys accepted: the
+	// signature is verified with the key's secret, session tokens, expiry
+	// and Deny lists apply (see Credential). Empty accepts any key without
+	// verifying the signature. SetCredentials changes them at run time.
+	Credentials []Credential
+
 	FaultSeed int64        // seeds the RNG of rate-based faults
 	Logger    *slog.Logger // default discards
 }

@@ -78,7 +78,8 @@ const (
 	ErrInternalFailure       = "InternalFailure"
 	ErrServiceUnavailable    = "ServiceUnavailable"
 
-	// SigV4 failures (see sigv4.go).
+	// SigV4 failures (see sigv4.go; the credential ones are in
+	// credentials.go).
 	ErrMissingAuthenticationToken = "MissingAuthenticationTokenException"
 	ErrIncompleteSignature        = "IncompleteSignatureException"
 	ErrInvalidSignature           = "InvalidSignatureException"
@@ -93,6 +94,9 @@ var errNamespace = map[string]string{
 	ErrMissingAuthenticationToken: "com.amazon.coral.service#",
 	ErrIncompleteSignature:        "com.amazon.coral.service#",
 	ErrInvalidSignature:           "com.amazon.coral.service#",
+	ErrUnrecognizedClient:         "com.amazon.coral.service#",
+	ErrExpiredToken:               "com.amazon.coral.service#",
+	ErrAccessDenied:               "com.amazon.coral.service#",
 }
 
 // apiError is an error response.

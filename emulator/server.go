@@ -37,6 +37,7 @@ type Server struct {
 	ops      map[string]opFunc
 	calls    map[string]*atomic.Int64 // fixed key set: read without locking
 	canceled map[string]*atomic.Int64
+	creds    atomic.Pointer[credentialSet] // nil: any access key
 
 	mu       sync.Mutex // guards the listener fields below
 	httpSrv  *http.Server
@@ -54,6 +55,8 @@ func New(opts Options) *Server {
 		calls:    map[string]*atomic.Int64{},
 		canceled: map[string]*atomic.Int64{},
 	}
+	s.creds.Store(newCredentialSet(s.opts.Credentials))
+	s.opts.Credentials = nil // Options() reports the current set
 	s.store = newStore(s.opts.durations())
 	_, _ = rand.Read(s.tokenKey)
 	s.faults.rng = mrand.New(mrand.NewPCG(uint64(s.opts.FaultSeed), 0xfa17))
@@ -68,8 +71,13 @@ func New(opts Options) *Server {
 
 func knownOp(op string) bool { return slices.Contains(Operations, op) }
 
-// Options returns the effective options (defaults filled in).
-func (s *Server) Options() Options { return s.opts }
+// Options returns the effective options (defaults filled in; Credentials
+// as last set by SetCredentials).
+func (s *Server) Options() Options {
+	o := s.opts
+	o.Credentials = s.credentials()
+	return o
+}
 
 // Start listens on addr ("127.0.0.1:0" picks a free port; "" reuses the
 // address of the previous Start, so a test can Close and Start again on
@@ -156,10 +164,31 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Like AWS, authentication comes before the operation is looked at;
 	// refused requests reach no operation and are not counted.
-	if e := checkSigV4(r, s.opts.Region, time.Now()); e != nil {
-		s.opts.Logger.Debug("request refused", "type", e.typ, "message", e.msg)
-		writeError(w, e)
+	wallNow := time.Now()
+	sig, e := checkSigV4(r, s.opts.Region, wallNow)
+	if e != nil {
+		s.refuse(w, e)
 		return
+	}
+	var (
+		cred *Credential
+		body []byte
+	)
+	if cs := s.creds.Load(); cs != nil {
+		if cred, e = cs.authenticate(r, sig, wallNow); e != nil {
+			s.refuse(w, e)
+			return
+		}
+		// The signature covers the body, so it is read first here: a body
+		// over MaxBodyBytes is refused before the signature check.
+		if body, e = s.readBody(w, r); e != nil {
+			s.refuse(w, e)
+			return
+		}
+		if e = verifySignature(r, sig, body, cred.SecretAccessKey); e != nil {
+			s.refuse(w, e)
+			return
+		}
 	}
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, targetPrefix)
@@ -167,6 +196,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok || handler == nil {
 		writeError(w, newErr(ErrUnknownOperation, "Unknown operation %q.", target))
 		return
+	}
+	if cred != nil {
+		if e := cred.authorize(op, s.opts.Account); e != nil {
+			s.refuse(w, e)
+			return
+		}
 	}
 	s.calls[op].Add(1)
 	log := s.opts.Logger.With("op", op)
@@ -182,15 +217,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Read the body before any injected latency: net/http only notices a
 	// client going away (and cancels r.Context) once the body is consumed.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, &apiError{http.StatusRequestEntityTooLarge, ErrSerialization, fmt.Sprintf("Request body exceeds %d bytes.", s.opts.MaxBodyBytes)})
+	if cred == nil {
+		if body, e = s.readBody(w, r); e != nil {
+			writeError(w, e)
 			return
 		}
-		writeError(w, newErr(ErrSerialization, "Reading request body: %v", err))
-		return
 	}
 	latency, fail := s.faults.pick(op)
 	if !sleepCtx(r, s.opts.Latency+latency) && gone() {
@@ -221,6 +252,25 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	writeBody(w, out)
 }
 
+// refuse answers a request that failed authentication or authorization.
+func (s *Server) refuse(w http.ResponseWriter, e *apiError) {
+	s.opts.Logger.Debug("request refused", "type", e.typ, "message", e.msg)
+	writeError(w, e)
+}
+
+// readBody reads the whole request body, at most MaxBodyBytes of it.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &apiError{http.StatusRequestEntityTooLarge, ErrSerialization, fmt.Sprintf("Request body exceeds %d bytes.", s.opts.MaxBodyBytes)}
+		}
+		return nil, newErr(ErrSerialization, "Reading request body: %v", err)
+	}
+	return body, nil
+}
+
 // InjectFault adds a fault for op ("" = every operation). Faults stack.
 func (s *Server) InjectFault(op string, f Fault) { s.faults.add(op, f) }
 
@@ -229,8 +279,9 @@ func (s *Server) ClearFaults() { s.faults.clear() }
 
 // CallCount is the number of requests for op ("" = all operations) that
 // reached the operation's handler, faulted or not: they passed the SigV4
-// check and named a known operation. Refused requests and control
-// endpoint requests are not counted.
+// (and, with credentials, the authentication and authorization) checks and
+// named a known operation. Refused requests and control endpoint requests
+// are not counted.
 func (s *Server) CallCount(op string) int64 { return sum(s.calls, op) }
 
 // CanceledCount is the number of requests for op ("" = all) whose client

@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		faults   faultFlags
 		addr     = fs.String("addr", "127.0.0.1:4566", "listen address (port 0 picks a free port; the actual address is logged)")
 		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+		credFile = fs.String("credentials-file", "", "JSON list of credentials to accept (AccessKeyID, SecretAccessKey, SessionToken, Expires, Deny, Principal); signatures are then verified (default: any key)")
 	)
 	fs.StringVar(&o.Region, "region", emulator.DefaultRegion, "region used in ARNs")
 	fs.StringVar(&o.Account, "account", emulator.DefaultAccount, "account id used in ARNs")
@@ -87,6 +88,15 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	o.Logger = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	if *credFile != "" {
+		data, err := os.ReadFile(*credFile)
+		if err != nil {
+			return fmt.Errorf("--credentials-file: %w", err)
+		}
+		if o.Credentials, err = emulator.ParseCredentials(data); err != nil {
+			return fmt.Errorf("--credentials-file %s: %w", *credFile, err)
+		}
+	}
 
 	srv := emulator.New(o)
 	for _, spec := range faults {

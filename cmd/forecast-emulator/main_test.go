@@ -46,12 +46,27 @@ func waitAddr(t *testing.T, r io.Reader) string {
 	}
 }
 
+// sdk is a plain SDK client that makes one attempt per call, so injected
+// faults show.
 func sdk(addr string) *forecast.Client {
 	return forecast.NewFromConfig(aws.Config{
 		Region:       "eu-west-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		BaseEndpoint: aws.String("http://" + addr),
 	}, func(o *forecast.Options) { o.RetryMaxAttempts = 1 })
+}
+
+// sdkRetrying is sdk with the SDK's standard retries: under load, net/http
+// may close a kept-alive connection while a response is read ("use of
+// closed network connection"; see internal/upstream's
+// bufferedBodyTransport), which the SDK retries. The errors the tests
+// expect (AccessDenied) are not retryable, so they still show.
+func sdkRetrying(addr string) *forecast.Client {
+	return forecast.NewFromConfig(aws.Config{
+		Region:       "eu-west-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		BaseEndpoint: aws.String("http://" + addr),
+	})
 }
 
 // TestRunWiresFlags runs the command in-process: flags reach the emulator
@@ -146,10 +161,60 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"--job-duration", "soon"},
 		{"--nope"},
 		{"extra"},
+		{"--credentials-file", "/nonexistent/credentials.json"},
 	} {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
+	}
+}
+
+// TestRunCredentialsFile: --credentials-file makes the emulator accept only
+// the listed keys, with verified signatures.
+func TestRunCredentialsFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "creds.json")
+	if err := os.WriteFile(good, []byte(`[{"AccessKeyID":"AKID","SecretAccessKey":"SECRET","Deny":["ListDatasetImportJobs"]}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"AccessKeyID":"AKID"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"--credentials-file", bad}, io.Discard); err == nil {
+		t.Fatal("an entry without a secret was accepted")
+	}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--region", "eu-west-1", "--credentials-file", good}, pw)
+		pw.Close()
+	}()
+	addr := waitAddr(t, pr)
+	if _, err := sdkRetrying(addr).ListForecastExportJobs(context.Background(), &forecast.ListForecastExportJobsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	var ae smithy.APIError
+	if _, err := sdkRetrying(addr).ListDatasetImportJobs(context.Background(), &forecast.ListDatasetImportJobsInput{}); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+		t.Fatalf("Deny ignored: %v", err)
+	}
+	other := forecast.NewFromConfig(aws.Config{
+		Region:       "eu-west-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "WRONG", ""),
+		BaseEndpoint: aws.String("http://" + addr),
+	}, func(o *forecast.Options) { o.RetryMaxAttempts = 1 })
+	if _, err := other.ListForecastExportJobs(context.Background(), &forecast.ListForecastExportJobsInput{}); !errors.As(err, &ae) || ae.ErrorCode() != "InvalidSignatureException" {
+		t.Fatalf("signature not verified: %v", err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop")
 	}
 }
 
@@ -175,7 +240,7 @@ func TestBinary(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	addr := waitAddr(t, stderr)
-	out, err := sdk(addr).ListDatasetImportJobs(context.Background(), &forecast.ListDatasetImportJobsInput{})
+	out, err := sdkRetrying(addr).ListDatasetImportJobs(context.Background(), &forecast.ListDatasetImportJobsInput{})
 	if err != nil || len(out.DatasetImportJobs) != 2 {
 		t.Fatalf("%v %v", err, out)
 	}
