@@ -433,7 +433,7 @@ func TestPageTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := pagetoken.NewCodec(otherKeys, pagetoken.Options{}).Seal(op.name, `status = "ACTIVE"`, *up.NextToken)
+	foreign, err := pagetoken.NewCodec(otherKeys, pagetoken.Options{}).Seal(op.name, `status = "ACTIVE"`, "", *up.NextToken)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func TestReliabilityRESTSlowClients(t *testing.T) {
 	t.Run("slow header", func(t *testing.T) {
 		c := dial(t)
 		start := time.Now()
-		if _, err := io.WriteString(c, "GET /v1/forecast-export-jobs HTTP/1.1\r\nHost: gw\r\nX-Slow: "); err != nil {
+		if _, err := io.WriteString(c, "GET /v1/forecast-export-jobs HTTP/1.1\r\nHost: localhost\r\nX-Slow: "); err != nil {
 			t.Fatal(err)
 		}
 		_, got := relClosedWithin(t, c, headerTimeout+margin)
@@ -148,7 +148,7 @@ func TestReliabilityRESTSlowClients(t *testing.T) {
 	t.Run("slow body", func(t *testing.T) {
 		c := dial(t)
 		start := time.Now()
-		req := "POST /v1/predictor-backtest-export-jobs HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"predictor"
+		req := "POST /v1/predictor-backtest-export-jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"predictor"
 		if _, err := io.WriteString(c, req); err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestReliabilityRESTSlowClients(t *testing.T) {
 
 	t.Run("idle keep-alive", func(t *testing.T) {
 		c := dial(t)
-		if _, err := io.WriteString(c, "GET /openapi.json HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+		if _, err := io.WriteString(c, "GET /openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
 			t.Fatal(err)
 		}
 		br := bufio.NewReader(c)

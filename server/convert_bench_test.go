@@ -6,6 +6,7 @@ package server
 // go test -run '^$' -bench . ./server/
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -186,18 +187,18 @@ func BenchmarkParseListRequest(b *testing.B) {
 	for _, c := range jobCases {
 		b.Run(c.name(), func(b *testing.B) {
 			filter := fmt.Sprintf("status = ACTIVE AND %s != %q", c.t.Filter.Field, tArn(c.t.Filter.ArnType, "p/x"))
-			q, err := e.s.parseListRequest(c.t.ListOp(), e.s.filters[c.t], &gatewayv1.ListDatasetImportJobsRequest{Filter: filter})
+			q, err := e.s.parseListRequest(context.Background(), c.t.ListOp(), e.s.filters[c.t], &gatewayv1.ListDatasetImportJobsRequest{Filter: filter})
 			if err != nil {
 				b.Fatal(err)
 			}
-			tok, err := e.codec.Seal(c.t.ListOp(), q.canon, "upstream-token")
+			tok, err := e.codec.Seal(c.t.ListOp(), q.canon, "", "upstream-token")
 			if err != nil {
 				b.Fatal(err)
 			}
 			req := &gatewayv1.ListDatasetImportJobsRequest{PageSize: 250, PageToken: tok, Filter: filter}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := e.s.parseListRequest(c.t.ListOp(), e.s.filters[c.t], req); err != nil {
+				if _, err := e.s.parseListRequest(context.Background(), c.t.ListOp(), e.s.filters[c.t], req); err != nil {
 					b.Fatal(err)
 				}
 			}

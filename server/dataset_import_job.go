@@ -27,7 +27,7 @@ type datasetImportJobAPI interface {
 
 // CreateDatasetImportJob implements AWS CreateDatasetImportJob.
 func (s *ForecastJobServer) CreateDatasetImportJob(ctx context.Context, r *gatewayv1.CreateDatasetImportJobRequest) (*gatewayv1.CreateDatasetImportJobResponse, error) {
-	arn, err := create(ctx, s, datasetImportJobs, s.validateDatasetImportCreate(r), func(ctx context.Context) (*string, error) {
+	arn, err := create(ctx, s, datasetImportJobs, s.validateDatasetImportCreate(r), func(ctx context.Context, tags []types.Tag) (*string, error) {
 		out, err := s.api.CreateDatasetImportJob(ctx, &forecast.CreateDatasetImportJobInput{
 			DatasetImportJobName:      aws.String(r.GetDatasetImportJobName()),
 			DatasetArn:                aws.String(r.GetDatasetArn()),
@@ -38,7 +38,7 @@ func (s *ForecastJobServer) CreateDatasetImportJob(ctx context.Context, r *gatew
 			TimestampFormat:           optionalString(r.GetTimestampFormat()),
 			Format:                    optionalString(importFormatToAWS[int32(r.GetFormat())]),
 			ImportMode:                types.ImportMode(importModeToAWS[int32(r.GetImportMode())]),
-			Tags:                      tagsToAWS(r.GetTags()),
+			Tags:                      tags,
 		})
 		if err != nil {
 			return nil, err

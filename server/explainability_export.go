@@ -25,13 +25,13 @@ type explainabilityExportAPI interface {
 
 // CreateExplainabilityExport implements AWS CreateExplainabilityExport.
 func (s *ForecastJobServer) CreateExplainabilityExport(ctx context.Context, r *gatewayv1.CreateExplainabilityExportRequest) (*gatewayv1.CreateExplainabilityExportResponse, error) {
-	arn, err := create(ctx, s, explainabilityExports, s.validateExplainabilityExportCreate(r), func(ctx context.Context) (*string, error) {
+	arn, err := create(ctx, s, explainabilityExports, s.validateExplainabilityExportCreate(r), func(ctx context.Context, tags []types.Tag) (*string, error) {
 		out, err := s.api.CreateExplainabilityExport(ctx, &forecast.CreateExplainabilityExportInput{
 			ExplainabilityExportName: aws.String(r.GetExplainabilityExportName()),
 			ExplainabilityArn:        aws.String(r.GetExplainabilityArn()),
 			Destination:              destinationToAWS(r.GetDestination()),
 			Format:                   exportFormatToAWSPtr(r.GetFormat()),
-			Tags:                     tagsToAWS(r.GetTags()),
+			Tags:                     tags,
 		})
 		if err != nil {
 			return nil, err

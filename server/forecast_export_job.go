@@ -25,13 +25,13 @@ type forecastExportJobAPI interface {
 
 // CreateForecastExportJob implements AWS CreateForecastExportJob.
 func (s *ForecastJobServer) CreateForecastExportJob(ctx context.Context, r *gatewayv1.CreateForecastExportJobRequest) (*gatewayv1.CreateForecastExportJobResponse, error) {
-	arn, err := create(ctx, s, forecastExportJobs, s.validateForecastExportCreate(r), func(ctx context.Context) (*string, error) {
+	arn, err := create(ctx, s, forecastExportJobs, s.validateForecastExportCreate(r), func(ctx context.Context, tags []types.Tag) (*string, error) {
 		out, err := s.api.CreateForecastExportJob(ctx, &forecast.CreateForecastExportJobInput{
 			ForecastExportJobName: aws.String(r.GetForecastExportJobName()),
 			ForecastArn:           aws.String(r.GetForecastArn()),
 			Destination:           destinationToAWS(r.GetDestination()),
 			Format:                exportFormatToAWSPtr(r.GetFormat()),
-			Tags:                  tagsToAWS(r.GetTags()),
+			Tags:                  tags,
 		})
 		if err != nil {
 			return nil, err

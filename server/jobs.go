@@ -2,12 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
 
-	"github.com/forecastgw/forecast-gateway/internal/apierr"
+	"github.com/forecastgw/forecast-gateway/internal/awsrules"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 )
 
@@ -15,18 +16,26 @@ import (
 // supplies only the AWS call with its own shapes.
 
 // create validates a Create request (violations already collected by the
-// type's file), makes the AWS call and logs the new job. A retry of a create
-// that in fact succeeded gets ALREADY_EXISTS (job names are unique per
-// parent), so a client never makes two jobs by retrying.
-func create(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, v *violations, call func(context.Context) (*string, error)) (string, error) {
+// type's file), applies the policy file to the roles, paths and keys it
+// names, makes the AWS call with the job's tags (the client's and the
+// owner's) and logs the new job. A retry of a create that in fact
+// succeeded gets ALREADY_EXISTS (job names are unique per parent), so a
+// client never makes two jobs by retrying.
+func create(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, v *violations, call func(ctx context.Context, tags []types.Tag) (*string, error)) (string, error) {
+	if callerOf(ctx) != nil && len(v.tagList) >= awsrules.MaxTags {
+		v.add("tags", fmt.Sprintf("must have at most %d tags: the gateway adds its %s tag (rule: count)", awsrules.MaxTags-1, OwnerTagKey))
+	}
 	if err := v.err(); err != nil {
 		return "", err
 	}
-	arn, err := call(ctx)
-	if err != nil {
-		return "", apierr.FromUpstream(t.CreateOp(), err)
+	if err := s.checkUses(ctx, v.uses); err != nil {
+		return "", err
 	}
-	s.log.Info("created "+t.Title, "arn", aws.ToString(arn))
+	arn, err := call(ctx, jobTags(ctx, v.tagList))
+	if err != nil {
+		return "", s.upstreamError(ctx, t.CreateOp(), err)
+	}
+	s.log.InfoContext(ctx, "created "+t.Title, "arn", aws.ToString(arn))
 	return aws.ToString(arn), nil
 }
 
@@ -39,7 +48,7 @@ func describe[Out, Resp any](ctx context.Context, s *ForecastJobServer, t *jobty
 	}
 	out, err := call(ctx, aws.String(arn))
 	if err != nil {
-		return zero, apierr.FromUpstream(t.DescribeOp(), err)
+		return zero, s.upstreamError(ctx, t.DescribeOp(), err)
 	}
 	return convert(out), nil
 }
@@ -51,10 +60,13 @@ func remove(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, arn stri
 	if err := s.checkJobArn(t, arn); err != nil {
 		return err
 	}
-	if err := call(ctx, aws.String(arn)); err != nil {
-		return apierr.FromUpstream(t.DeleteOp(), err)
+	if err := s.checkOwner(ctx, arn); err != nil {
+		return err
 	}
-	s.log.Info("deleting "+t.Title, "arn", arn)
+	if err := call(ctx, aws.String(arn)); err != nil {
+		return s.upstreamError(ctx, t.DeleteOp(), err)
+	}
+	s.log.InfoContext(ctx, "deleting "+t.Title, "arn", arn)
 	return nil
 }
 
@@ -65,10 +77,13 @@ func (s *ForecastJobServer) stop(ctx context.Context, t *jobtype.Type, arn strin
 	if err := s.checkJobArn(t, arn); err != nil {
 		return err
 	}
-	if _, err := s.api.StopResource(ctx, &forecast.StopResourceInput{ResourceArn: aws.String(arn)}); err != nil {
-		return apierr.FromUpstream(jobtype.OpStopResource, err)
+	if err := s.checkOwner(ctx, arn); err != nil {
+		return err
 	}
-	s.log.Info("stopping "+t.Title, "arn", arn)
+	if _, err := s.api.StopResource(ctx, &forecast.StopResourceInput{ResourceArn: aws.String(arn)}); err != nil {
+		return s.upstreamError(ctx, jobtype.OpStopResource, err)
+	}
+	s.log.InfoContext(ctx, "stopping "+t.Title, "arn", arn)
 	return nil
 }
 
@@ -76,7 +91,7 @@ func (s *ForecastJobServer) stop(ctx context.Context, t *jobtype.Type, arn strin
 // collectPage) and converts it.
 func list[Req listRequest, Item, Out any](ctx context.Context, s *ForecastJobServer, t *jobtype.Type, r Req, fetch fetchFunc[Item], convert func(Item) Out) ([]Out, string, error) {
 	method := t.ListOp()
-	q, err := s.parseListRequest(method, s.filters[t], r)
+	q, err := s.parseListRequest(ctx, method, s.filters[t], r)
 	if err != nil {
 		return nil, "", err
 	}

@@ -35,7 +35,7 @@ type fetchFunc[T any] func(ctx context.Context, filters []types.Filter, maxResul
 
 // parseListRequest validates page_size, filter and page_token together, so a
 // client learns every problem at once, and before any upstream call.
-func (s *ForecastJobServer) parseListRequest(method string, fields []filter.Field, r listRequest) (listQuery, error) {
+func (s *ForecastJobServer) parseListRequest(ctx context.Context, method string, fields []filter.Field, r listRequest) (listQuery, error) {
 	var q listQuery
 	var vs []apierr.FieldViolation
 	size, sizeVs := effectivePageSize(r.GetPageSize())
@@ -52,7 +52,7 @@ func (s *ForecastJobServer) parseListRequest(method string, fields []filter.Fiel
 
 	tokenBad := false
 	if tok := r.GetPageToken(); tok != "" {
-		upstream, terr := s.tokens.Open(tok, method, q.canon)
+		upstream, terr := s.tokens.Open(tok, method, q.canon, callerID(ctx))
 		// With an unparsable filter there is nothing to bind the token to,
 		// so only its other faults (malformed, foreign, expired...) count.
 		if terr != nil && (err == nil || !errors.Is(terr, pagetoken.ErrWrongFilter)) {
@@ -89,6 +89,8 @@ func pageTokenProblem(err error) string {
 		rule = "filter_mismatch"
 	case errors.Is(err, pagetoken.ErrWrongMethod):
 		rule = "method_mismatch"
+	case errors.Is(err, pagetoken.ErrWrongCaller):
+		rule = "caller_mismatch"
 	case errors.Is(err, pagetoken.ErrUnknownKey):
 		rule = "foreign"
 	case errors.Is(err, pagetoken.ErrTampered):
@@ -137,7 +139,7 @@ func collectPage[T any](ctx context.Context, s *ForecastJobServer, method string
 		want := min(q.pageSize-len(items), awsMaxResults)
 		got, next, err := fetch(ctx, q.filters, int32(want), token)
 		if err != nil {
-			return nil, "", apierr.FromUpstream(method, err)
+			return nil, "", s.upstreamError(ctx, method, err)
 		}
 		items = append(items, got...)
 		token = next
@@ -145,7 +147,7 @@ func collectPage[T any](ctx context.Context, s *ForecastJobServer, method string
 			return items, "", nil
 		}
 	}
-	next, err := s.tokens.Seal(method, q.canon, *token)
+	next, err := s.tokens.Seal(method, q.canon, callerID(ctx), *token)
 	if err != nil {
 		s.log.Error("sealing page token failed", "method", method, "error", err)
 		return nil, "", apierr.Internal()

@@ -194,17 +194,17 @@ func TestCollectPage(t *testing.T) {
 			if strings.Contains(next, "tok-") {
 				t.Errorf("next_page_token %q exposes the upstream token", next)
 			}
-			got, err := e.codec.Open(next, method, q.canon)
+			got, err := e.codec.Open(next, method, q.canon, "")
 			if err != nil {
 				t.Fatalf("opening next_page_token: %v", err)
 			}
 			if got != tt.wantNext {
 				t.Errorf("next_page_token carries %q, want %q", got, tt.wantNext)
 			}
-			if _, err := e.codec.Open(next, forecastExportJobs.ListOp(), q.canon); !errors.Is(err, pagetoken.ErrWrongMethod) {
+			if _, err := e.codec.Open(next, forecastExportJobs.ListOp(), q.canon, ""); !errors.Is(err, pagetoken.ErrWrongMethod) {
 				t.Errorf("next_page_token opened for another method: %v, want ErrWrongMethod", err)
 			}
-			if _, err := e.codec.Open(next, method, ""); !errors.Is(err, pagetoken.ErrWrongFilter) {
+			if _, err := e.codec.Open(next, method, "", ""); !errors.Is(err, pagetoken.ErrWrongFilter) {
 				t.Errorf("next_page_token opened for another filter: %v, want ErrWrongFilter", err)
 			}
 		})
@@ -303,7 +303,7 @@ func TestParseListRequestValid(t *testing.T) {
 			req := newReq(t, backtestJobs.ListOp())
 			pset(t, req, "page_size", int(tt.pageSize))
 			pset(t, req, "filter", tt.filter)
-			q, err := e.s.parseListRequest(backtestJobs.ListOp(), e.s.filters[backtestJobs], req.(listRequest))
+			q, err := e.s.parseListRequest(context.Background(), backtestJobs.ListOp(), e.s.filters[backtestJobs], req.(listRequest))
 			if err != nil {
 				t.Fatalf("parseListRequest: %v", err)
 			}
@@ -333,14 +333,14 @@ func TestParseListRequestToken(t *testing.T) {
 	e := newStrictEnv(t, tRegion)
 	s := e.s
 	method := backtestJobs.ListOp()
-	good, err := e.codec.Seal(method, canon, "upstream-xyz")
+	good, err := e.codec.Seal(method, canon, "", "upstream-xyz")
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// A valid token, with the same filter written differently.
 	for _, f := range []string{canon, "status=ACTIVE", `  status  =  "ACTIVE"  `, "status = ACTIVE AND status = ACTIVE"} {
-		q, err := s.parseListRequest(method, s.filters[backtestJobs], listReq(t, backtestJobs, 3, good, f))
+		q, err := s.parseListRequest(context.Background(), method, s.filters[backtestJobs], listReq(t, backtestJobs, 3, good, f))
 		if err != nil {
 			t.Errorf("filter %q: %v", f, err)
 			continue
@@ -354,7 +354,7 @@ func TestParseListRequestToken(t *testing.T) {
 	}
 
 	otherCodec := pagetoken.NewCodec(tKeyring(t, 'o'), pagetoken.Options{Now: e.clock.Now})
-	foreign, err := otherCodec.Seal(method, canon, "upstream-xyz")
+	foreign, err := otherCodec.Seal(method, canon, "", "upstream-xyz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func TestParseListRequestToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.parseListRequest(tt.jt.ListOp(), s.filters[tt.jt], listReq(t, tt.jt, 0, tt.token, tt.filter))
+			_, err := s.parseListRequest(context.Background(), tt.jt.ListOp(), s.filters[tt.jt], listReq(t, tt.jt, 0, tt.token, tt.filter))
 			checkTokenRefused(t, err, tt.rule)
 			if descs := violationDescs(t, err); strings.Contains(descs[0], "upstream-xyz") {
 				t.Errorf("description %q leaks the upstream token", descs[0])
@@ -397,7 +397,7 @@ func TestParseListRequestToken(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		e.clock.Set(tStart.Add(2 * time.Hour))
 		defer e.clock.Set(tStart)
-		_, err := s.parseListRequest(method, s.filters[backtestJobs], listReq(t, backtestJobs, 0, good, canon))
+		_, err := s.parseListRequest(context.Background(), method, s.filters[backtestJobs], listReq(t, backtestJobs, 0, good, canon))
 		checkTokenRefused(t, err, "expired")
 	})
 }
@@ -427,7 +427,7 @@ func checkTokenRefused(t *testing.T, err error, rule string) {
 func TestParseListRequestAllViolations(t *testing.T) {
 	e := newStrictEnv(t, tRegion)
 	method := backtestJobs.ListOp()
-	good, err := e.codec.Seal(method, `status = "ACTIVE"`, "u")
+	good, err := e.codec.Seal(method, `status = "ACTIVE"`, "", "u")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +453,7 @@ func TestParseListRequestAllViolations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.s.parseListRequest(method, e.s.filters[backtestJobs], listReq(t, backtestJobs, tt.pageSize, tt.token, tt.filter))
+			_, err := e.s.parseListRequest(context.Background(), method, e.s.filters[backtestJobs], listReq(t, backtestJobs, tt.pageSize, tt.token, tt.filter))
 			wantViolations(t, err, tt.want)
 		})
 	}

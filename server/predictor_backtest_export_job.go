@@ -25,13 +25,13 @@ type predictorBacktestExportJobAPI interface {
 
 // CreatePredictorBacktestExportJob implements AWS CreatePredictorBacktestExportJob.
 func (s *ForecastJobServer) CreatePredictorBacktestExportJob(ctx context.Context, r *gatewayv1.CreatePredictorBacktestExportJobRequest) (*gatewayv1.CreatePredictorBacktestExportJobResponse, error) {
-	arn, err := create(ctx, s, backtestJobs, s.validateBacktestCreate(r), func(ctx context.Context) (*string, error) {
+	arn, err := create(ctx, s, backtestJobs, s.validateBacktestCreate(r), func(ctx context.Context, tags []types.Tag) (*string, error) {
 		out, err := s.api.CreatePredictorBacktestExportJob(ctx, &forecast.CreatePredictorBacktestExportJobInput{
 			PredictorBacktestExportJobName: aws.String(r.GetPredictorBacktestExportJobName()),
 			PredictorArn:                   aws.String(r.GetPredictorArn()),
 			Destination:                    destinationToAWS(r.GetDestination()),
 			Format:                         exportFormatToAWSPtr(r.GetFormat()),
-			Tags:                           tagsToAWS(r.GetTags()),
+			Tags:                           tags,
 		})
 		if err != nil {
 			return nil, err

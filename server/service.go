@@ -34,6 +34,10 @@ type Options struct {
 	Region string
 	// Logger receives operational events; slog.Default() when nil.
 	Logger *slog.Logger
+	// Policy rules on the IAM roles, S3 paths and KMS keys a caller's
+	// creates name, and turns on job ownership (only a job's owner or an
+	// admin may delete, stop, tag or untag it). nil: both are off.
+	Policy Policy
 }
 
 // ForecastJobServer implements gatewayv1.ForecastJobServiceServer.
@@ -42,6 +46,7 @@ type ForecastJobServer struct {
 
 	api     ForecastAPI
 	tokens  *pagetoken.Codec
+	policy  Policy
 	region  string
 	log     *slog.Logger
 	conv    converter
@@ -60,7 +65,7 @@ func NewForecastJobServer(opts Options) (*ForecastJobServer, error) {
 	if opts.Tokens == nil {
 		return nil, fmt.Errorf("server: Options.Tokens is required")
 	}
-	s := &ForecastJobServer{api: opts.Forecast, tokens: opts.Tokens, region: opts.Region, log: opts.Logger,
+	s := &ForecastJobServer{api: opts.Forecast, tokens: opts.Tokens, policy: opts.Policy, region: opts.Region, log: opts.Logger,
 		filters: map[*jobtype.Type][]filter.Field{}}
 	if s.log == nil {
 		s.log = slog.Default()

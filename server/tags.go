@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
 
-	"github.com/forecastgw/forecast-gateway/internal/apierr"
 	"github.com/forecastgw/forecast-gateway/internal/awsrules"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 
@@ -34,8 +33,11 @@ func (s *ForecastJobServer) TagResource(ctx context.Context, r *gatewayv1.TagRes
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := s.checkOwner(ctx, r.GetResourceArn()); err != nil {
+		return nil, err
+	}
 	_, err := s.api.TagResource(ctx, &forecast.TagResourceInput{ResourceArn: aws.String(r.GetResourceArn()), Tags: tagsToAWS(r.GetTags())})
-	return done(&gatewayv1.TagResourceResponse{}, upstream(jobtype.OpTagResource, err))
+	return done(&gatewayv1.TagResourceResponse{}, s.upstreamError(ctx, jobtype.OpTagResource, err))
 }
 
 // UntagResource implements AWS UntagResource on a job.
@@ -49,11 +51,19 @@ func (s *ForecastJobServer) UntagResource(ctx context.Context, r *gatewayv1.Unta
 		}
 		v.rule(field, kv.Violation)
 	}
+	for i, k := range r.GetTagKeys() {
+		if reservedKey(k) {
+			v.add(fmt.Sprintf("tag_keys[%d]", i), fmt.Sprintf("keys starting with %q are reserved for the gateway (rule: %s)", ReservedTagPrefix, ruleReserved))
+		}
+	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := s.checkOwner(ctx, r.GetResourceArn()); err != nil {
+		return nil, err
+	}
 	_, err := s.api.UntagResource(ctx, &forecast.UntagResourceInput{ResourceArn: aws.String(r.GetResourceArn()), TagKeys: r.GetTagKeys()})
-	return done(&gatewayv1.UntagResourceResponse{}, upstream(jobtype.OpUntagResource, err))
+	return done(&gatewayv1.UntagResourceResponse{}, s.upstreamError(ctx, jobtype.OpUntagResource, err))
 }
 
 // ListTagsForResource implements AWS ListTagsForResource on a job.
@@ -65,7 +75,7 @@ func (s *ForecastJobServer) ListTagsForResource(ctx context.Context, r *gatewayv
 	}
 	out, err := s.api.ListTagsForResource(ctx, &forecast.ListTagsForResourceInput{ResourceArn: aws.String(r.GetResourceArn())})
 	if err != nil {
-		return nil, apierr.FromUpstream(jobtype.OpListTagsForResource, err)
+		return nil, s.upstreamError(ctx, jobtype.OpListTagsForResource, err)
 	}
 	return &gatewayv1.ListTagsForResourceResponse{Tags: tagsFromAWS(out.Tags)}, nil
 }
@@ -86,12 +96,4 @@ func (s *ForecastJobServer) jobArn(v *violations, arn string) {
 		return
 	}
 	v.arnOf(field, arn, t.ArnType, t.LongArn)
-}
-
-// upstream translates an SDK error of op, passing nil through.
-func upstream(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return apierr.FromUpstream(op, err)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/forecastgw/forecast-gateway/internal/apierr"
 	"github.com/forecastgw/forecast-gateway/internal/awsrules"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
+	"github.com/forecastgw/forecast-gateway/internal/policy"
 
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 )
@@ -30,6 +31,11 @@ func ruleText(v *awsrules.Violation) string {
 type violations struct {
 	s  *ForecastJobServer
 	vs []apierr.FieldViolation
+
+	// What a create names that the policy file rules on (IAM roles, S3
+	// paths, KMS keys), with the request field of each, and its tags.
+	uses    []policy.Use
+	tagList []*gatewayv1.Tag
 }
 
 func (s *ForecastJobServer) newViolations() *violations { return &violations{s: s} }
@@ -113,6 +119,12 @@ func (v *violations) s3Config(parent string, set bool, c *gatewayv1.S3Config) {
 		v.rule(p+"path", awsrules.CheckS3Path(c.GetPath()))
 		v.rule(p+"role_arn", awsrules.CheckRoleArn(c.GetRoleArn()))
 		v.rule(p+"kms_key_arn", awsrules.CheckKMSKeyArn(c.GetKmsKeyArn()))
+		v.uses = append(v.uses,
+			policy.Use{Field: p + "path", Kind: policy.KindS3Path, Value: c.GetPath()},
+			policy.Use{Field: p + "role_arn", Kind: policy.KindRole, Value: c.GetRoleArn()})
+		if c.GetKmsKeyArn() != "" {
+			v.uses = append(v.uses, policy.Use{Field: p + "kms_key_arn", Kind: policy.KindKMSKey, Value: c.GetKmsKeyArn()})
+		}
 	}
 }
 
@@ -136,11 +148,17 @@ func (v *violations) enum(field string, n int32, names map[int32]string) {
 	v.add(field, fmt.Sprintf("must be one of %s, got %d (rule: enum)", strings.Join(allowed, ", "), n))
 }
 
-// tags checks a list of tags (field "tags").
+// tags checks a list of tags (field "tags"). Keys with the gateway's
+// prefix (OwnerTagKey) are refused: a client must not be able to make
+// itself, or someone else, a job's owner.
 func (v *violations) tags(field string, tags []*gatewayv1.Tag) {
+	v.tagList = tags
 	plain := make([]awsrules.Tag, len(tags))
 	for i, t := range tags {
 		plain[i] = awsrules.Tag{Key: t.GetKey(), Value: t.GetValue()}
+		if reservedKey(t.GetKey()) {
+			v.add(fmt.Sprintf("%s[%d].key", field, i), fmt.Sprintf("keys starting with %q are reserved for the gateway (rule: %s)", ReservedTagPrefix, ruleReserved))
+		}
 	}
 	for _, tv := range awsrules.CheckTags(plain) {
 		f := field

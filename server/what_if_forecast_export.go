@@ -28,13 +28,13 @@ type whatIfForecastExportAPI interface {
 
 // CreateWhatIfForecastExport implements AWS CreateWhatIfForecastExport.
 func (s *ForecastJobServer) CreateWhatIfForecastExport(ctx context.Context, r *gatewayv1.CreateWhatIfForecastExportRequest) (*gatewayv1.CreateWhatIfForecastExportResponse, error) {
-	arn, err := create(ctx, s, whatIfExports, s.validateWhatIfExportCreate(r), func(ctx context.Context) (*string, error) {
+	arn, err := create(ctx, s, whatIfExports, s.validateWhatIfExportCreate(r), func(ctx context.Context, tags []types.Tag) (*string, error) {
 		out, err := s.api.CreateWhatIfForecastExport(ctx, &forecast.CreateWhatIfForecastExportInput{
 			WhatIfForecastExportName: aws.String(r.GetWhatIfForecastExportName()),
 			WhatIfForecastArns:       r.GetWhatIfForecastArns(),
 			Destination:              destinationToAWS(r.GetDestination()),
 			Format:                   exportFormatToAWSPtr(r.GetFormat()),
-			Tags:                     tagsToAWS(r.GetTags()),
+			Tags:                     tags,
 		})
 		if err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/forecastgw/forecast-gateway/internal/auth"
 	"github.com/forecastgw/forecast-gateway/internal/tlsconf"
 )
 
@@ -163,7 +164,7 @@ func TestCerts(t *testing.T) {
 				}
 				_, _ = tc.Write([]byte("ok"))
 				st := tc.ConnectionState()
-				ids <- tlsconf.Identity(&st)
+				ids <- strings.Join(auth.CertIdentities(st.VerifiedChains[0][0]), ",")
 			}()
 		}
 	}()

@@ -14,18 +14,59 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/forecastgw/forecast-gateway/emulator"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
+	"github.com/forecastgw/forecast-gateway/internal/ratelimit"
+	"github.com/forecastgw/forecast-gateway/internal/upstream"
 )
 
 type flags struct {
 	cfg          gateway.Config
 	drainTimeout time.Duration
 	logLevel     string
+}
+
+// listFlag is a comma-separated list flag.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			return fmt.Errorf("empty item in %q", s)
+		}
+		*l.v = append(*l.v, item)
+	}
+	return nil
+}
+
+// limitFlag is a rate limit flag (ratelimit.ParseLimit).
+type limitFlag struct{ l *ratelimit.Limit }
+
+func (f limitFlag) String() string {
+	if f.l == nil {
+		return ""
+	}
+	return f.l.String()
+}
+
+func (f limitFlag) Set(s string) error {
+	l, err := ratelimit.ParseLimit(s)
+	if err == nil {
+		*f.l = l
+	}
+	return err
 }
 
 func parseFlags(args []string) (flags, error) {
@@ -47,11 +88,44 @@ func parseFlags(args []string) (flags, error) {
 	fs.DurationVar(&c.HealthInterval, "health-interval", 10*time.Second, "how often the upstream is probed for grpc.health.v1")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 20*time.Second, "how long in-flight calls may take to finish on SIGTERM")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&u.CallTimeout, "upstream-timeout", upstream.DefaultCallTimeout, "bound on each upstream call, retries included, whatever the client's deadline")
+	fs.BoolVar(&u.SkipStartupCheck, "skip-startup-check", false, "with --upstream=aws: start without the one read call that checks the AWS credentials")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with health NOT_SERVING before draining (so load balancers stop sending first)")
+
+	sec := &c.Security
+	fs.StringVar(&sec.TLSCertFile, "tls-cert-file", "", "TLS certificate (PEM) for both listeners; re-read when it changes")
+	fs.StringVar(&sec.TLSKeyFile, "tls-key-file", "", "TLS private key (PEM) for --tls-cert-file")
+	fs.StringVar(&sec.ClientCAFile, "client-ca-file", "", "CA certificates (PEM): require client certificates signed by them (mTLS)")
+	fs.StringVar(&sec.AuthzFile, "authz-file", "", "YAML mapping client-certificate identities to scopes and groups")
+	fs.StringVar(&sec.JWKSFile, "jwks-file", "", "JSON Web Key Set file that verifies bearer JWTs; re-read when it changes")
+	fs.StringVar(&sec.JWKSURL, "jwks-url", "", "JSON Web Key Set URL that verifies bearer JWTs (https; cached and refreshed)")
+	fs.StringVar(&sec.JWTIssuer, "jwt-issuer", "", "required iss of bearer JWTs")
+	fs.StringVar(&sec.JWTAudience, "jwt-audience", "", "required aud of bearer JWTs")
+	fs.DurationVar(&sec.JWTLeeway, "jwt-leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat")
+	fs.StringVar(&sec.PolicyFile, "policy-file", "", "YAML policy: the IAM roles, S3 prefixes and KMS keys each caller's creates may use; turns on job ownership")
+	fs.BoolVar(&sec.AllowUnauthenticated, "allow-unauthenticated", false, "serve a non-loopback listener without authentication (something in front authenticates)")
+	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
+	fs.Var(listFlag{&sec.AllowedHosts}, "allowed-hosts", "comma-separated Host header values the REST listener accepts besides loopback names (\"*\": any)")
+	fs.Var(listFlag{&sec.CORSAllowedOrigins}, "cors-allowed-origins", "comma-separated origins (scheme://host[:port]) whose pages may call the REST API (CORS); default none")
+	fs.BoolVar(&sec.EphemeralPageTokenKeys, "ephemeral-page-token-keys", false, "with --upstream=aws on a non-loopback listener: run without page-token keys (tokens die with the process)")
+	limits := map[ratelimit.Class]*ratelimit.Limit{}
+	for _, class := range []ratelimit.Class{ratelimit.Read, ratelimit.Write, ratelimit.Create} {
+		l := gateway.DefaultRateLimits.Limits[class]
+		limits[class] = &l
+		fs.Var(limitFlag{&l}, "rate-limit-"+string(class), fmt.Sprintf("per caller and replica: %s calls' rate, burst and concurrency (N/s,burst=N,concurrency=N, or off)", class))
+	}
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments %q: every setting is a --flag", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	sec.DisableReflection = !*reflection
+	sec.RateLimits = &ratelimit.Config{Limits: map[ratelimit.Class]ratelimit.Limit{}}
+	for class, l := range limits {
+		sec.RateLimits.Limits[class] = *l
 	}
 	switch {
 	case u.Kind != gateway.UpstreamEmulator && u.Kind != gateway.UpstreamAWS:
@@ -68,6 +142,23 @@ func parseFlags(args []string) (flags, error) {
 		return f, fmt.Errorf("--emulator-job-duration must be positive, got %s", u.Emulator.JobDuration)
 	case u.Emulator.Latency < 0:
 		return f, fmt.Errorf("--emulator-latency must not be negative, got %s", u.Emulator.Latency)
+	case u.CallTimeout <= 0:
+		return f, fmt.Errorf("--upstream-timeout must be positive, got %s", u.CallTimeout)
+	case c.ShutdownDelay < 0:
+		return f, fmt.Errorf("--shutdown-delay must not be negative, got %s", c.ShutdownDelay)
+	case sec.JWTLeeway < 0 || sec.JWTLeeway > 5*time.Minute:
+		return f, fmt.Errorf("--jwt-leeway must be between 0 and 5m, got %s", sec.JWTLeeway)
+	}
+	// A flag that cannot apply is a mistake to report, not to ignore.
+	for _, name := range []string{"skip-startup-check", "ephemeral-page-token-keys"} {
+		if set[name] && u.Kind != gateway.UpstreamAWS {
+			return f, fmt.Errorf("--%s applies only with --upstream=aws", name)
+		}
+	}
+	for _, name := range []string{"emulator-addr", "emulator-latency", "emulator-job-duration"} {
+		if set[name] && (u.Kind != gateway.UpstreamEmulator || u.EndpointURL != "") {
+			return f, fmt.Errorf("--%s applies only to the embedded emulator (--upstream=emulator without --endpoint-url)", name)
+		}
 	}
 	c.PageTokens.Keys = os.Getenv(gateway.PageTokenKeysEnv)
 	return f, nil

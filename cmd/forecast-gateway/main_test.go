@@ -155,7 +155,7 @@ func TestBinarySIGTERMDrainsUnderLoad(t *testing.T) {
 	p := startBinary(t, bin,
 		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 		"--emulator-latency", latency.String(), "--drain-timeout", drainTimeout.String(),
-		"--health-interval", "100ms")
+		"--health-interval", "100ms", "--rate-limit-read", "off")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -288,11 +288,47 @@ func TestBinaryRejectsBadFlags(t *testing.T) {
 		{"--upstream", "gcp"},
 		{"--log-level", "loud"},
 		{"--emulator-latency", "soon"},
+		{"--rate-limit-read", "20/s,bust=4"},
+		{"--rate-limit-create", ""},
+		{"--upstream-timeout", "0s"},
+		{"--shutdown-delay", "-1s"},
+		{"--jwt-leeway", "1h"},
+		{"--cors-allowed-origins", "https://a.example,,https://b.example"},
+		{"--skip-startup-check"},                          // emulator upstream: cannot apply
+		{"--upstream", "aws", "--emulator-latency", "1s"}, // no embedded emulator
+		{"--endpoint-url", "http://127.0.0.1:1", "--emulator-job-duration", "1s"},
+		{"--reflection=maybe"},
 	} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 			t.Errorf("%v: %v, want exit status 2\n%s", args, err, out)
 		}
+	}
+}
+
+// TestBinaryRefusesExposedWithoutAuth: a non-loopback listener with no
+// authentication is refused at start, with a message saying what to set;
+// --allow-unauthenticated starts it with a warning.
+func TestBinaryRefusesExposedWithoutAuth(t *testing.T) {
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "--grpc-addr", "0.0.0.0:0", "--http-addr", "127.0.0.1:0").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("exposed without auth: %v, want a failed start\n%s", err, out)
+	}
+	for _, want := range []string{"0.0.0.0:0 is not a loopback address", "--jwks-file", "--client-ca-file", "--allow-unauthenticated"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("start-up error does not mention %q:\n%s", want, out)
+		}
+	}
+
+	p := startBinary(t, bin, "--grpc-addr", "0.0.0.0:0", "--http-addr", "127.0.0.1:0", "--allow-unauthenticated")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+	if log := strings.Join(p.lines(), "\n"); !strings.Contains(log, "WITHOUT authentication") {
+		t.Errorf("no warning about serving without authentication:\n%s", log)
 	}
 }

@@ -142,6 +142,10 @@ func Start(tb testing.TB, o Options) *Env {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.Security.RateLimits == nil {
+		// Tests make calls in quick bursts; rate-limit tests set their own.
+		cfg.Security.RateLimits = gateway.NoRateLimits
+	}
 	if cfg.HealthInterval == 0 {
 		// Long by default so probes do not disturb upstream call counts;
 		// health tests set their own.

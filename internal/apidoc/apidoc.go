@@ -45,19 +45,29 @@ const VersionPlaceholder = "0.0.0-unreleased"
 // errorStatuses says which HTTP error statuses an operation of each kind
 // can answer, besides those every operation can (commonErrors).
 var errorStatuses = map[string][]int{
-	"Create":   {http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests},
+	"Create":   {http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType},
 	"Describe": {http.StatusNotFound},
 	"List":     {},
 	"Delete":   {http.StatusNotFound, http.StatusConflict, http.StatusUnsupportedMediaType},
 	"Stop":     {http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType},
-	"Tag":      {http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests},
+	"Tag":      {http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType},
 	"Untag":    {http.StatusNotFound, http.StatusUnsupportedMediaType},
 	"ListTags": {http.StatusNotFound},
 }
 
-// commonErrors can come from any operation: a bad request, a header block
-// over the limit, and the upstream's failures.
-var commonErrors = []int{http.StatusBadRequest, http.StatusRequestHeaderFieldsTooLarge, http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+// scopes says which scope each kind of operation needs when the gateway
+// authenticates callers (internal/transport's guard enforces the same).
+var scopes = map[string]string{
+	"Create": "forecast.write", "Delete": "forecast.write", "Stop": "forecast.write", "Tag": "forecast.write", "Untag": "forecast.write",
+	"Describe": "forecast.read", "List": "forecast.read", "ListTags": "forecast.read",
+}
+
+// commonErrors can come from any operation: a bad request, missing or
+// refused credentials, a Host the gateway does not serve, a header block
+// over the limit, the caller's rate limit, and the upstream's failures.
+var commonErrors = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusMisdirectedRequest,
+	http.StatusRequestHeaderFieldsTooLarge, http.StatusTooManyRequests,
+	http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 
 // statusMeaning describes each error status in the document.
 var statusMeaning = map[int]string{
@@ -66,7 +76,10 @@ var statusMeaning = map[int]string{
 	http.StatusConflict:                    "ALREADY_EXISTS (a job of that name exists), or FAILED_PRECONDITION with reason RESOURCE_IN_USE (the job or its parent is in the wrong state).",
 	http.StatusRequestEntityTooLarge:       "The request body is larger than the gateway accepts.",
 	http.StatusUnsupportedMediaType:        "The request has a body or Content-Type that is not application/json.",
-	http.StatusTooManyRequests:             "RESOURCE_EXHAUSTED: an AWS limit (LIMIT_EXCEEDED).",
+	http.StatusTooManyRequests:             "RESOURCE_EXHAUSTED: the caller's rate or concurrency limit at the gateway (reason RATE_LIMITED; Retry-After and a RetryInfo detail say when to retry), or an AWS limit (LIMIT_EXCEEDED).",
+	http.StatusUnauthorized:                "UNAUTHENTICATED: no credentials (reason UNAUTHENTICATED), a bearer token the gateway refuses (INVALID_TOKEN) or a client certificate it does not know (INVALID_CLIENT_CERTIFICATE); WWW-Authenticate carries the Bearer challenge.",
+	http.StatusForbidden:                   "PERMISSION_DENIED: the caller lacks the operation's scope (INSUFFICIENT_SCOPE; WWW-Authenticate names it), the policy file does not grant a role, S3 path or KMS key the request names (POLICY_DENIED; metadata.field names it), the job belongs to another caller (NOT_OWNER), or a browser page of a foreign origin sent a state-changing request (ORIGIN_NOT_ALLOWED).",
+	http.StatusMisdirectedRequest:          "The Host header names a host this gateway does not serve (reason HOST_NOT_ALLOWED): a DNS-rebinding defence.",
 	http.StatusRequestHeaderFieldsTooLarge: "The request's header block is larger than the gateway accepts.",
 	http.StatusInternalServerError:         "INTERNAL: a fault of the gateway or an unexpected AWS answer; nothing internal is passed on.",
 	http.StatusServiceUnavailable:          "UNAVAILABLE: AWS is unreachable, failing or still throttling after retries; Retry-After says when to retry.",
@@ -131,8 +144,16 @@ func complete(doc *openapi2.T) error {
 			"Errors have the AIP-193 body {\"error\": {\"code\", \"message\", \"status\", \"details\"}} on every " +
 			"status; details carry a google.rpc.ErrorInfo (domain forecast-gateway, a stable reason) and, for " +
 			"invalid requests, a google.rpc.BadRequest naming each field. A path that exists answers another " +
-			"method with 405 and Allow; an unknown path is 404; a header block over the limit is 431.",
+			"method with 405 and Allow; an unknown path is 404; a header block over the limit is 431. Every response " +
+			"carries X-Request-Id (the client's own, when it sends a valid one), which the gateway's logs name.\n\n" +
+			"When the gateway authenticates callers, send a bearer JWT (Authorization: Bearer <token>) or a client " +
+			"certificate (mTLS); each operation names the scope it needs (forecast.read or forecast.write).",
 	}
+	doc.SecurityDefinitions = map[string]*openapi2.SecurityScheme{
+		"bearer": {Type: "apiKey", In: "header", Name: "Authorization",
+			Description: "A JWT from the issuer the gateway trusts, as \"Bearer <token>\". Its scope (or scp) claim grants forecast.read, forecast.write and forecast.admin."},
+	}
+	doc.Security = openapi2.SecurityRequirements{{"bearer": {}}}
 	doc.Tags = tags()
 
 	addErrorDefinitions(doc)
@@ -209,6 +230,7 @@ func completeOperation(path, method string, op *openapi2.Operation) error {
 		return fmt.Errorf("apidoc: %s %s: operation %q of no known kind", method, path, op.OperationID)
 	}
 	op.Tags = []string{tagFor(path)}
+	op.Description = strings.TrimSpace(op.Description + "\n\nScope: " + scopes[kind] + " (when the gateway authenticates callers).")
 	for _, p := range op.Parameters {
 		if p.In == "query" && strings.HasPrefix(p.Description, "Required.") {
 			p.Required = true
@@ -238,9 +260,13 @@ func completeOperation(path, method string, op *openapi2.Operation) error {
 	}
 	for _, status := range append(slices.Clone(commonErrors), extra...) {
 		r := &openapi2.Response{Description: statusMeaning[status], Schema: &openapi2.SchemaRef{Ref: "#/definitions/Error"}}
-		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		switch status {
+		case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 			r.Headers = map[string]*openapi2.Header{"Retry-After": {Parameter: openapi2.Parameter{
 				Type: &openapi3.Types{"integer"}, Description: "Seconds to wait before retrying, when known."}}}
+		case http.StatusUnauthorized, http.StatusForbidden:
+			r.Headers = map[string]*openapi2.Header{"WWW-Authenticate": {Parameter: openapi2.Parameter{
+				Type: &openapi3.Types{"string"}, Description: "The RFC 6750 Bearer challenge: error=\"invalid_token\" for refused credentials, error=\"insufficient_scope\" with the scope needed."}}}
 		}
 		op.Responses.Set(strconv.Itoa(status), r)
 	}

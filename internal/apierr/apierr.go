@@ -99,6 +99,11 @@ func FromUpstream(op string, err error) error {
 	}
 
 	code, reason, msg := classify(err, apiErr)
+	if code == codes.Internal {
+		// What AWS said is the gateway's business (an access problem of
+		// its own identity, say), not the client's; it is in the log.
+		delete(meta, "aws_error_code")
+	}
 	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: meta}}
 	if reqID != "" {
 		details = append(details, &errdetails.RequestInfo{RequestId: reqID, ServingData: "aws"})

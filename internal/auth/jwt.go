@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +88,9 @@ type JWTVerifier struct {
 	limiter *rate.Limiter        // JWKSURL: unknown-kid refreshes
 	ctx     context.Context      // ends keyfunc's refresh goroutine
 	cancel  context.CancelFunc
+	now     func() time.Time
+	leeway  time.Duration
+	cache   verifiedCache
 }
 
 // NewJWTVerifier checks c, loads the keys (reading the file, or fetching
@@ -135,6 +139,8 @@ func NewJWTVerifier(ctx context.Context, c JWTConfig) (*JWTVerifier, error) {
 		logger: c.Logger,
 		ctx:    life,
 		cancel: cancel,
+		now:    c.Now,
+		leeway: c.Leeway,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods(allowedAlgs),
 			jwt.WithExpirationRequired(),
@@ -210,7 +216,10 @@ type tokenClaims struct {
 }
 
 // Verify verifies a token (as returned by ParseBearer) and returns its
-// caller. Every error is a *CredentialError.
+// caller. Every error is a *CredentialError. A token that verified is
+// remembered (see verifiedCache), so the same token on the next calls
+// costs a hash; the Caller returned is then shared and must not be
+// modified.
 func (v *JWTVerifier) Verify(token string) (*Caller, error) {
 	switch {
 	case token == "":
@@ -218,8 +227,13 @@ func (v *JWTVerifier) Verify(token string) (*Caller, error) {
 	case len(token) > MaxTokenLength:
 		return nil, credErr("token too long", nil)
 	}
+	keys, now := v.keys(), v.now()
+	sum := sha256.Sum256([]byte(token))
+	if c := v.cache.get(sum, now, keys); c != nil {
+		return c, nil
+	}
 	var claims tokenClaims
-	tok, err := v.parser.ParseWithClaims(token, &claims, v.keyFunc(v.keys()))
+	tok, err := v.parser.ParseWithClaims(token, &claims, v.keyFunc(keys))
 	if err != nil {
 		return nil, classify(tok, &claims, err)
 	}
@@ -242,14 +256,20 @@ func (v *JWTVerifier) Verify(token string) (*Caller, error) {
 	if err != nil {
 		return nil, credErr("invalid groups claim", err)
 	}
-	return &Caller{
+	caller := &Caller{
 		ID:      "jwt:" + claims.Issuer + "|" + sub,
 		Kind:    KindJWT,
 		Issuer:  claims.Issuer,
 		Subject: sub,
 		Scopes:  sortedSet(append(scope, scp...)),
 		Groups:  groups,
-	}, nil
+	}
+	until := now.Add(cacheTTL)
+	if exp := claims.ExpiresAt.Add(v.leeway); exp.Before(until) {
+		until = exp
+	}
+	v.cache.put(sum, verified{caller: caller, until: until, keys: keys})
+	return caller, nil
 }
 
 // keyError is a refusal decided while looking up the key.

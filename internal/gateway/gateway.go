@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,12 @@ type Upstream struct {
 	EndpointURL string
 	// RetryMaxAttempts bounds the SDK's attempts per call (default 3).
 	RetryMaxAttempts int
+	// CallTimeout bounds each upstream call, retries included, whatever
+	// the client's deadline (default upstream.DefaultCallTimeout).
+	CallTimeout time.Duration
+	// SkipStartupCheck skips, for AWS, the one read call Start makes to
+	// fail fast on missing, expired or refused credentials.
+	SkipStartupCheck bool
 	// EmulatorAddr is the listen address of the embedded emulator (default
 	// 127.0.0.1:0) and Emulator its options.
 	EmulatorAddr string
@@ -74,6 +81,14 @@ type Config struct {
 
 	Limits transport.Limits
 
+	// Security: TLS, authentication, authorization, policy, rate limits,
+	// browsers.
+	Security Security
+
+	// ShutdownDelay is how long Shutdown keeps serving with health
+	// NOT_SERVING before it drains, so load balancers stop sending first.
+	ShutdownDelay time.Duration
+
 	// Extra interceptors, after the transport's own, on gRPC and REST.
 	UnaryInterceptors  []grpc.UnaryServerInterceptor
 	StreamInterceptors []grpc.StreamServerInterceptor
@@ -82,6 +97,8 @@ type Config struct {
 // Gateway is a started gateway.
 type Gateway struct {
 	transport *transport.Server
+	security  *security
+	delay     time.Duration
 	emu       *emulator.Server // the embedded emulator, or nil
 	client    *forecast.Client // the upstream client built here, or nil
 	log       *slog.Logger
@@ -102,16 +119,36 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = 3 * time.Second
 	}
-	g := &Gateway{log: cfg.Logger}
+	g := &Gateway{log: cfg.Logger, delay: cfg.ShutdownDelay}
 	defer func() {
 		if err != nil {
 			g.closeUpstream()
+			if g.security != nil {
+				g.security.close()
+			}
 		}
 	}()
+
+	grpcAddr, httpAddr := cfg.GRPCAddr, cfg.HTTPAddr
+	if grpcAddr == "" {
+		grpcAddr = transport.DefaultGRPCAddr
+	}
+	if httpAddr == "" {
+		httpAddr = transport.DefaultHTTPAddr
+	}
+	tokensConfigured := cfg.Tokens != nil || cfg.PageTokens.KeysFile != "" || strings.TrimSpace(cfg.PageTokens.Keys) != ""
+	if g.security, err = buildSecurity(ctx, cfg.Security, []string{grpcAddr, httpAddr}, cfg.Upstream.Kind == UpstreamAWS, tokensConfigured, cfg.Logger); err != nil {
+		return nil, err
+	}
 
 	api, region, err := g.startUpstream(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Upstream.Kind == UpstreamAWS && !cfg.Upstream.SkipStartupCheck {
+		if err := startupCheck(ctx, api); err != nil {
+			return nil, err
+		}
 	}
 	tokens := cfg.Tokens
 	if tokens == nil {
@@ -119,22 +156,30 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 			return nil, err
 		}
 	}
-	svc, err := server.NewForecastJobServer(server.Options{Forecast: api, Tokens: tokens, Region: region, Logger: cfg.Logger})
+	var pol server.Policy
+	if g.security.policy != nil {
+		pol = g.security.policy
+	}
+	svc, err := server.NewForecastJobServer(server.Options{Forecast: api, Tokens: tokens, Region: region, Logger: cfg.Logger, Policy: pol})
 	if err != nil {
 		return nil, err
 	}
 
-	// Health starts NOT_SERVING and flips after the first probe, so nothing
-	// routes traffic here before the upstream has answered once.
+	// The service's health starts NOT_SERVING and flips after the first
+	// probe, so nothing routes traffic here before the upstream has
+	// answered once.
 	prober := &healthProber{api: api, interval: cfg.HealthInterval, timeout: cfg.HealthTimeout, log: cfg.Logger}
 	up := prober.probe(ctx)
 	if !up {
 		cfg.Logger.Warn("upstream not reachable at start; health is NOT_SERVING until it answers")
 	}
 	g.transport, err = transport.Start(ctx, transport.Config{
-		GRPCAddr: cfg.GRPCAddr, HTTPAddr: cfg.HTTPAddr,
+		GRPCAddr: grpcAddr, HTTPAddr: httpAddr,
 		Service: svc, Logger: cfg.Logger, Limits: cfg.Limits,
-		UnaryInterceptors: cfg.UnaryInterceptors, StreamInterceptors: cfg.StreamInterceptors,
+		Security: g.security.transport, Browser: g.security.browser, TLS: g.security.tls,
+		DisableReflection:  cfg.Security.DisableReflection,
+		UnaryInterceptors:  cfg.UnaryInterceptors,
+		StreamInterceptors: cfg.StreamInterceptors,
 	})
 	if err != nil {
 		return nil, err
@@ -159,7 +204,8 @@ func (g *Gateway) startUpstream(ctx context.Context, cfg Config) (server.Forecas
 	if u.Kind != UpstreamEmulator && u.Kind != UpstreamAWS {
 		return nil, "", fmt.Errorf("gateway: upstream must be %s or %s, got %q", UpstreamEmulator, UpstreamAWS, u.Kind)
 	}
-	opts := upstream.Options{Region: u.Region, EndpointURL: u.EndpointURL, RetryMaxAttempts: u.RetryMaxAttempts, Emulator: u.Kind == UpstreamEmulator}
+	opts := upstream.Options{Region: u.Region, EndpointURL: u.EndpointURL, RetryMaxAttempts: u.RetryMaxAttempts,
+		CallTimeout: u.CallTimeout, Emulator: u.Kind == UpstreamEmulator}
 	if opts.Emulator && u.EndpointURL == "" && cfg.Forecast == nil {
 		eo := u.Emulator
 		if eo.Region == "" {
@@ -204,15 +250,28 @@ func (g *Gateway) HTTPAddr() string { return g.transport.HTTPAddr() }
 // Emulator is the embedded emulator, or nil when the upstream is elsewhere.
 func (g *Gateway) Emulator() *emulator.Server { return g.emu }
 
-// Shutdown drains the gateway (see transport.Server.Shutdown), then stops
-// the embedded emulator and drops upstream connections.
+// Shutdown drains the gateway: health goes NOT_SERVING at once, calls are
+// still served for ShutdownDelay (load balancers take a while to notice),
+// then the transport drains (see transport.Server.Shutdown); last the
+// embedded emulator stops and upstream connections are dropped.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	var err error
 	g.shutdown.Do(func() {
 		g.stopProbe()
+		g.transport.StartDrain()
+		if g.delay > 0 {
+			g.log.Info("shutdown delay: serving while load balancers notice NOT_SERVING", "delay", g.delay)
+			t := time.NewTimer(g.delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
 		err = g.transport.Shutdown(ctx)
 		g.wg.Wait()
 		g.closeUpstream()
+		g.security.close()
 	})
 	return err
 }

@@ -3,19 +3,24 @@
 // AWS NextTokens must never reach clients: they are upstream implementation
 // details, and a client that can read or edit them could page through a
 // listing it did not ask for. So every token handed out is an AES-GCM sealed
-// envelope around the upstream NextToken, bound to the list method and the
-// canonical filter it was issued for, and stamped with an expiry no later
-// than AWS's own 24 hours. Opening a token tells apart every way it can be
-// bad (malformed, foreign key, tampered, expired, wrong method, wrong
-// filter) so the gateway can answer INVALID_ARGUMENT with a useful message.
+// envelope around the upstream NextToken, bound to the list method, the
+// canonical filter and the caller it was issued for, and stamped with an
+// expiry no later than AWS's own 24 hours. Opening a token tells apart
+// every way it can be bad (malformed, foreign key, tampered, expired, wrong
+// method, wrong caller, wrong filter) so the gateway can answer
+// INVALID_ARGUMENT with a useful message. Binding the caller means a token
+// that leaks (a log, a shared link) pages nothing for anyone else.
 //
 // The page size is deliberately not bound: AIP-158 lets clients change
 // page_size between pages.
 //
-// Wire format (version 1), URL-safe base64 without padding:
+// Wire format (version 2), URL-safe base64 without padding:
 //
 //	version(1) | key id(4) | nonce(12) | AES-GCM(plaintext) with AAD = version|key id
-//	plaintext = expiry unix seconds(8, big endian) | method hash(8) | filter hash(16) | upstream token
+//	plaintext = expiry unix seconds(8, big endian) | method hash(8) | caller hash(16) | filter hash(16) | upstream token
+//
+// (Version 1 had no caller hash; its tokens are refused as unsupported,
+// which asks the client to restart its listing.)
 //
 // Hashes are truncated SHA-256; the filter itself is not stored, only bound.
 package pagetoken
@@ -50,15 +55,18 @@ const (
 )
 
 const (
-	version     = 1
+	version     = 2
 	keyIDLen    = 4
 	nonceLen    = 12
 	tagLen      = 16
 	headerLen   = 1 + keyIDLen + nonceLen
 	expiryLen   = 8
 	methodHLen  = 8
+	callerHLen  = 16
 	filterHLen  = 16
-	fixedPlain  = expiryLen + methodHLen + filterHLen
+	callerOff   = expiryLen + methodHLen
+	filterOff   = callerOff + callerHLen
+	fixedPlain  = filterOff + filterHLen
 	minRawLen   = headerLen + fixedPlain + tagLen
 	maxRawLen   = minRawLen + MaxUpstreamLen
 	maxTokenLen = (maxRawLen*8 + 5) / 6 // unpadded base64 length of maxRawLen bytes
@@ -77,6 +85,7 @@ var (
 	ErrExpired     = errors.New("page token expired")
 	ErrWrongMethod = errors.New("page token issued for another method")
 	ErrWrongFilter = errors.New("page token issued for another filter")
+	ErrWrongCaller = errors.New("page token issued to another caller")
 )
 
 // Error is what Open returns. Kind is one of the sentinel errors; Msg is a
@@ -290,9 +299,15 @@ func filterHash(dst []byte, filter string) {
 	copy(dst[:filterHLen], h[:])
 }
 
+func callerHash(dst []byte, caller string) {
+	h := sha256.Sum256([]byte("caller\x00" + caller))
+	copy(dst[:callerHLen], h[:])
+}
+
 // Seal returns a token for the next page of method's listing under the
-// canonical filter, carrying the upstream NextToken.
-func (c *Codec) Seal(method, filter, upstream string) (string, error) {
+// canonical filter, for caller (an identity; "" when calls are not
+// authenticated), carrying the upstream NextToken.
+func (c *Codec) Seal(method, filter, caller, upstream string) (string, error) {
 	if len(upstream) > MaxUpstreamLen {
 		return "", fmt.Errorf("pagetoken: upstream token is %d bytes; at most %d supported", len(upstream), MaxUpstreamLen)
 	}
@@ -313,7 +328,8 @@ func (c *Codec) Seal(method, filter, upstream string) (string, error) {
 	exp := c.now().Add(c.ttl).Unix()
 	binary.BigEndian.PutUint64(p, uint64(exp))
 	methodHash(p[expiryLen:], method)
-	filterHash(p[expiryLen+methodHLen:], filter)
+	callerHash(p[callerOff:], caller)
+	filterHash(p[filterOff:], filter)
 	copy(p[fixedPlain:], upstream)
 	// Seal in place: dst is the header, plaintext follows it exactly.
 	k.aead.Seal(raw[:headerLen], nonce, p, raw[:1+keyIDLen])
@@ -331,12 +347,12 @@ type openBuf struct {
 
 var bufPool = sync.Pool{New: func() any { return new(openBuf) }}
 
-// Open checks token against the method and canonical filter of the current
-// request and returns the upstream NextToken. Errors are *Error values
+// Open checks token against the method, canonical filter and caller of the
+// current request and returns the upstream NextToken. Errors are *Error values
 // matching one of the sentinel errors; a wrong method or filter is reported
 // before expiry, as it is a client bug rather than a stale token. An empty token is the first page and
 // must be handled by the caller; Open reports it as malformed.
-func (c *Codec) Open(token, method, filter string) (string, error) {
+func (c *Codec) Open(token, method, filter, caller string) (string, error) {
 	if token == "" {
 		return "", newErr(ErrMalformed, "empty page token")
 	}
@@ -379,8 +395,12 @@ func (c *Codec) Open(token, method, filter string) (string, error) {
 	if string(h[:methodHLen]) != string(p[expiryLen:expiryLen+methodHLen]) {
 		return "", newErr(ErrWrongMethod, "page token was issued for a different method than %s", method)
 	}
+	callerHash(h[:], caller)
+	if string(h[:]) != string(p[callerOff:filterOff]) {
+		return "", newErr(ErrWrongCaller, "page token was issued to another caller; page with the tokens of your own listing")
+	}
 	filterHash(h[:], filter)
-	if string(h[:]) != string(p[expiryLen+methodHLen:fixedPlain]) {
+	if string(h[:]) != string(p[filterOff:fixedPlain]) {
 		return "", newErr(ErrWrongFilter, "page token was issued for a different filter; keep the filter unchanged while paging, or restart without a page token")
 	}
 	exp := int64(binary.BigEndian.Uint64(p))

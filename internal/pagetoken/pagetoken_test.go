@@ -46,7 +46,7 @@ func TestRoundTrip(t *testing.T) {
 	c := newCodec(t, clk, key1)
 	for _, up := range []string{"", "x", upstream, strings.Repeat("z", MaxUpstreamLen)} {
 		for _, f := range []string{"", filter} {
-			tok, err := c.Seal(method, f, up)
+			tok, err := c.Seal(method, f, "", up)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestRoundTrip(t *testing.T) {
 			if len(up) > 3 && strings.Contains(tok, up) {
 				t.Error("upstream token visible in page token")
 			}
-			got, err := c.Open(tok, method, f)
+			got, err := c.Open(tok, method, f, "")
 			if err != nil || got != up {
 				t.Fatalf("Open = %q, %v; want %q", got, err, up)
 			}
@@ -66,22 +66,22 @@ func TestRoundTrip(t *testing.T) {
 
 func TestTokenSize(t *testing.T) {
 	c := newCodec(t, &clock{t0}, key1)
-	tok, err := c.Seal(method, filter, upstream)
+	tok, err := c.Seal(method, filter, "", upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(tok) >= 400 {
 		t.Errorf("token for a 200-byte upstream is %d chars; want < 400", len(tok))
 	}
-	if _, err := c.Seal(method, filter, strings.Repeat("z", MaxUpstreamLen+1)); err == nil {
+	if _, err := c.Seal(method, filter, "", strings.Repeat("z", MaxUpstreamLen+1)); err == nil {
 		t.Error("Seal accepted an over-long upstream token")
 	}
 }
 
 func TestUniqueNonces(t *testing.T) {
 	c := newCodec(t, &clock{t0}, key1)
-	a, _ := c.Seal(method, filter, upstream)
-	b, _ := c.Seal(method, filter, upstream)
+	a, _ := c.Seal(method, filter, "", upstream)
+	b, _ := c.Seal(method, filter, "", upstream)
 	if a == b {
 		t.Error("two seals of the same input gave the same token")
 	}
@@ -93,18 +93,18 @@ func TestRotation(t *testing.T) {
 	rotated := newCodec(t, clk, key2, key1)
 	retired := newCodec(t, clk, key2)
 
-	oldTok, _ := old.Seal(method, filter, "u1")
-	if got, err := rotated.Open(oldTok, method, filter); err != nil || got != "u1" {
+	oldTok, _ := old.Seal(method, filter, "", "u1")
+	if got, err := rotated.Open(oldTok, method, filter, ""); err != nil || got != "u1" {
 		t.Fatalf("rotated keyring cannot open old token: %q, %v", got, err)
 	}
-	newTok, _ := rotated.Seal(method, filter, "u2")
-	if _, err := old.Open(newTok, method, filter); !errors.Is(err, ErrUnknownKey) {
+	newTok, _ := rotated.Seal(method, filter, "", "u2")
+	if _, err := old.Open(newTok, method, filter, ""); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("old keyring opened token of new key: %v", err)
 	}
-	if got, err := retired.Open(newTok, method, filter); err != nil || got != "u2" {
+	if got, err := retired.Open(newTok, method, filter, ""); err != nil || got != "u2" {
 		t.Fatalf("new key did not seal: %q, %v", got, err)
 	}
-	if _, err := retired.Open(oldTok, method, filter); !errors.Is(err, ErrUnknownKey) {
+	if _, err := retired.Open(oldTok, method, filter, ""); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("retired key still opens: %v", err)
 	}
 }
@@ -112,8 +112,8 @@ func TestRotation(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	clk := &clock{t0}
 	c := newCodec(t, clk, key1, key2)
-	good, _ := c.Seal(method, filter, upstream)
-	foreign, _ := newCodec(t, clk, key3).Seal(method, filter, upstream)
+	good, _ := c.Seal(method, filter, "", upstream)
+	foreign, _ := newCodec(t, clk, key3).Seal(method, filter, "", upstream)
 	raw, _ := enc.DecodeString(good)
 	badVersion := append([]byte{9}, raw[1:]...)
 	// Same key id as key1 but another key: authentication must fail.
@@ -145,7 +145,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk.t = t0.Add(tt.advance)
 			defer func() { clk.t = t0 }()
-			got, err := c.Open(tt.token, tt.method, tt.filter)
+			got, err := c.Open(tt.token, tt.method, tt.filter, "")
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Open = %q, %v; want %v", got, err, tt.want)
 			}
@@ -162,7 +162,7 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 	clk.t = t0.Add(DefaultTTL - time.Second)
-	if _, err := c.Open(good, method, filter); err != nil {
+	if _, err := c.Open(good, method, filter, ""); err != nil {
 		t.Errorf("token rejected a second before expiry: %v", err)
 	}
 }
@@ -171,7 +171,7 @@ func TestOpenErrors(t *testing.T) {
 // base64 character (and a few non-base64 ones): Open must never succeed.
 func TestEveryByteFlip(t *testing.T) {
 	c := newCodec(t, &clock{t0}, key1)
-	tok, _ := c.Seal(method, filter, "next-token-123")
+	tok, _ := c.Seal(method, filter, "", "next-token-123")
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=.!\x00"
 	b := []byte(tok)
 	for i := range b {
@@ -181,7 +181,7 @@ func TestEveryByteFlip(t *testing.T) {
 				continue
 			}
 			b[i] = alphabet[j]
-			_, err := c.Open(string(b), method, filter)
+			_, err := c.Open(string(b), method, filter, "")
 			switch {
 			case err == nil:
 				t.Fatalf("modified token opened (char %d %q→%q)", i, orig, alphabet[j])
@@ -199,16 +199,16 @@ func TestEveryByteFlip(t *testing.T) {
 
 func TestEveryTruncation(t *testing.T) {
 	c := newCodec(t, &clock{t0}, key1)
-	tok, _ := c.Seal(method, filter, upstream)
+	tok, _ := c.Seal(method, filter, "", upstream)
 	for n := 0; n < len(tok); n++ {
-		_, err := c.Open(tok[:n], method, filter)
+		_, err := c.Open(tok[:n], method, filter, "")
 		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTampered) {
 			t.Fatalf("truncated to %d: %v", n, err)
 		}
 	}
 	raw, _ := enc.DecodeString(tok)
 	for n := 0; n < len(raw); n++ {
-		_, err := c.Open(enc.EncodeToString(raw[:n]), method, filter)
+		_, err := c.Open(enc.EncodeToString(raw[:n]), method, filter, "")
 		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTampered) {
 			t.Fatalf("raw truncated to %d: %v", n, err)
 		}
@@ -232,13 +232,13 @@ func TestTTL(t *testing.T) {
 		if c.TTL() != tt.want {
 			t.Errorf("TTL(%v) = %v; want %v", tt.in, c.TTL(), tt.want)
 		}
-		tok, _ := c.Seal(method, "", "u")
+		tok, _ := c.Seal(method, "", "", "u")
 		clk.t = t0.Add(tt.want - time.Second)
-		if _, err := c.Open(tok, method, ""); err != nil {
+		if _, err := c.Open(tok, method, "", ""); err != nil {
 			t.Errorf("TTL %v: rejected before expiry: %v", tt.in, err)
 		}
 		clk.t = t0.Add(tt.want)
-		if _, err := c.Open(tok, method, ""); !errors.Is(err, ErrExpired) {
+		if _, err := c.Open(tok, method, "", ""); !errors.Is(err, ErrExpired) {
 			t.Errorf("TTL %v: not expired at TTL: %v", tt.in, err)
 		}
 	}
@@ -269,8 +269,8 @@ func TestNewKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := NewCodec(kr, Options{})
-	tok, _ := c.Seal(method, filter, "u")
-	if got, err := c.Open(tok, method, filter); err != nil || got != "u" {
+	tok, _ := c.Seal(method, filter, "", "u")
+	if got, err := c.Open(tok, method, filter, ""); err != nil || got != "u" {
 		t.Errorf("random keyring round trip: %q, %v", got, err)
 	}
 }
@@ -345,7 +345,7 @@ func FuzzOpen(f *testing.F) {
 	c.nonce = counter
 	sealed := map[string]string{}
 	for _, up := range []string{"", "a", upstream} {
-		tok, err := c.Seal(method, filter, up)
+		tok, err := c.Seal(method, filter, "", up)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -354,17 +354,17 @@ func FuzzOpen(f *testing.F) {
 	}
 	oc := NewCodec(mustKeyring(f, key2), Options{Now: clk.now})
 	oc.nonce = counter
-	old, _ := oc.Seal(method, filter, "old")
+	old, _ := oc.Seal(method, filter, "", "old")
 	sealed[old] = "old"
 	f.Add(old)
-	foreign, _ := NewCodec(mustKeyring(f, key3), Options{Now: clk.now}).Seal(method, filter, "x")
+	foreign, _ := NewCodec(mustKeyring(f, key3), Options{Now: clk.now}).Seal(method, filter, "", "x")
 	f.Add(foreign)
 	f.Add("")
 	f.Add("AQ")
 	f.Add("AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	f.Add(strings.Repeat("_", 200))
 	f.Fuzz(func(t *testing.T, tok string) {
-		got, err := c.Open(tok, method, filter)
+		got, err := c.Open(tok, method, filter, "")
 		if err != nil {
 			var pe *Error
 			if !errors.As(err, &pe) || pe.Kind == nil || pe.Msg == "" {
@@ -389,7 +389,7 @@ func BenchmarkSeal(b *testing.B) {
 	c := NewCodec(mustKeyring(b, key1, key2), Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Seal(method, filter, upstream); err != nil {
+		if _, err := c.Seal(method, filter, "", upstream); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -397,11 +397,35 @@ func BenchmarkSeal(b *testing.B) {
 
 func BenchmarkOpen(b *testing.B) {
 	c := NewCodec(mustKeyring(b, key2, key1), Options{})
-	tok, _ := NewCodec(mustKeyring(b, key1), Options{}).Seal(method, filter, upstream)
+	tok, _ := NewCodec(mustKeyring(b, key1), Options{}).Seal(method, filter, "", upstream)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Open(tok, method, filter); err != nil {
+		if _, err := c.Open(tok, method, filter, ""); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCallerBinding: a token opens only for the caller it was issued to,
+// and says so; the anonymous caller ("") is a caller like any other.
+func TestCallerBinding(t *testing.T) {
+	c := newCodec(t, &clock{t0}, key1)
+	for _, tc := range []struct{ issued, presented string }{
+		{"jwt:https://issuer|alice", "jwt:https://issuer|bob"},
+		{"jwt:https://issuer|alice", "jwt:https://other|alice"},
+		{"jwt:https://issuer|alice", ""},
+		{"", "mtls:spiffe://example.org/app"},
+	} {
+		tok, err := c.Seal(method, filter, tc.issued, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Open(tok, method, filter, tc.issued); err != nil || got != "u" {
+			t.Fatalf("issued to %q: opened %q, %v", tc.issued, got, err)
+		}
+		_, err = c.Open(tok, method, filter, tc.presented)
+		if !errors.Is(err, ErrWrongCaller) || !strings.Contains(err.Error(), "another caller") {
+			t.Errorf("issued to %q, presented by %q: %v, want ErrWrongCaller", tc.issued, tc.presented, err)
 		}
 	}
 }

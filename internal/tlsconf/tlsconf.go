@@ -316,32 +316,3 @@ func loadPool(name string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
-
-// Identity returns the identity of the client certificate of a connection:
-// the first URI SAN of the verified leaf (a SPIFFE ID such as
-// "spiffe://example.org/ns/team/sa/app"), else its first DNS SAN, else its
-// subject common name. The leaf is the first of state.VerifiedChains, or
-// state.PeerCertificates[0] when there are no verified chains. It returns ""
-// for a nil state or a connection without a client certificate.
-func Identity(state *tls.ConnectionState) string {
-	if state == nil {
-		return ""
-	}
-	var leaf *x509.Certificate
-	switch {
-	case len(state.VerifiedChains) > 0 && len(state.VerifiedChains[0]) > 0:
-		leaf = state.VerifiedChains[0][0]
-	case len(state.PeerCertificates) > 0:
-		leaf = state.PeerCertificates[0]
-	default:
-		return ""
-	}
-	switch {
-	case len(leaf.URIs) > 0 && leaf.URIs[0] != nil:
-		return leaf.URIs[0].String()
-	case len(leaf.DNSNames) > 0:
-		return leaf.DNSNames[0]
-	default:
-		return leaf.Subject.CommonName
-	}
-}

@@ -72,7 +72,7 @@ func BenchmarkRESTInProcess(b *testing.B) {
 	b.Run("channel+chain", func(b *testing.B) {
 		mux := benchRESTMux()
 		ch := newChannel()
-		c := newChain(slog.New(slog.DiscardHandler), nil, nil)
+		c := newChain(slog.New(slog.DiscardHandler), &guard{}, nil, nil)
 		gatewayv1.RegisterForecastJobServiceServer(grpchan.WithUnaryInterceptors(grpchan.WithStreamInterceptors(ch, c.stream...), c.unary...), describeStub{})
 		_ = gatewayv1.RegisterForecastJobServiceHandlerClient(context.Background(), mux, gatewayv1.NewForecastJobServiceClient(ch))
 		benchDescribe(b, mux)

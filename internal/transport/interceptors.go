@@ -21,10 +21,11 @@ type chain struct {
 	stream []grpc.StreamServerInterceptor
 }
 
-// newChain builds the chain, outermost first: logging (it sees every
-// outcome, recovered panics included), then recovery, then extra (for
-// example fault injection in tests).
-func newChain(log *slog.Logger, extraUnary []grpc.UnaryServerInterceptor, extraStream []grpc.StreamServerInterceptor) chain {
+// newChain builds the chain, outermost first: call info (request id, peer),
+// logging (it sees every outcome, recovered panics included), recovery,
+// the guard (authentication, authorization, rate limits, audit), then
+// extra (for example fault injection in tests).
+func newChain(log *slog.Logger, g *guard, extraUnary []grpc.UnaryServerInterceptor, extraStream []grpc.StreamServerInterceptor) chain {
 	logger := slogAdapter(log)
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
@@ -34,9 +35,12 @@ func newChain(log *slog.Logger, extraUnary []grpc.UnaryServerInterceptor, extraS
 		log.ErrorContext(ctx, "handler panicked", "panic", p, "stack", string(debug.Stack()))
 		return apierr.Internal()
 	})
+	var ci callInfo
 	c := chain{
-		unary:  []grpc.UnaryServerInterceptor{logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(rec)},
-		stream: []grpc.StreamServerInterceptor{logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(rec)},
+		unary: []grpc.UnaryServerInterceptor{ci.unary, logging.UnaryServerInterceptor(logger, logOpts...),
+			recovery.UnaryServerInterceptor(rec), g.unary},
+		stream: []grpc.StreamServerInterceptor{ci.stream, logging.StreamServerInterceptor(logger, logOpts...),
+			recovery.StreamServerInterceptor(rec), g.stream},
 	}
 	c.unary = append(c.unary, extraUnary...)
 	c.stream = append(c.stream, extraStream...)

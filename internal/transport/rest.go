@@ -59,12 +59,17 @@ func writeStatus(w http.ResponseWriter, st *status.Status, httpCode int) {
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		}
 	}
+	if v := wwwAuthenticate(st); v != "" {
+		w.Header().Set("WWW-Authenticate", v)
+	}
 	if body.Error.Message == "" {
 		body.Error.Message = strings.ToLower(strings.ReplaceAll(body.Error.Status, "_", " "))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpCode)
-	_ = json.NewEncoder(w).Encode(body)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // messages are read by people: <JWT>, not \u003cJWT\u003e
+	_ = enc.Encode(body)
 }
 
 // restErrorHandler renders every gRPC error as AIP-193. The REST front
@@ -96,4 +101,23 @@ func created(ctx context.Context, w http.ResponseWriter, m proto.Message) error 
 	}
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// wwwAuthenticate is the RFC 6750 challenge of a 401, or of a 403 for a
+// missing scope; "" for other errors.
+func wwwAuthenticate(st *status.Status) string {
+	const realm = `Bearer realm="forecast-gateway"`
+	switch reason := apierr.Reason(st); {
+	case st.Code() == codes.Unauthenticated && reason == ReasonInvalidToken:
+		return realm + `, error="invalid_token"`
+	case st.Code() == codes.Unauthenticated:
+		return realm
+	case st.Code() == codes.PermissionDenied && reason == ReasonInsufficientScope:
+		for _, d := range st.Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok {
+				return realm + `, error="insufficient_scope", scope="` + info.GetMetadata()["scope"] + `"`
+			}
+		}
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,11 +19,13 @@ import (
 	"github.com/fullstorydev/grpchan"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/gen/openapi"
@@ -97,11 +100,29 @@ type Config struct {
 	Logger  *slog.Logger
 	Limits  Limits
 
-	// Interceptors run after the transport's own (logging, recovery), on
-	// gRPC and REST alike; for example authorization, or faults in tests.
+	// Security is who may call what, and how much (see guard).
+	Security Security
+	// Browser is what the REST listener accepts from browsers (Host
+	// header, CORS).
+	Browser Browser
+	// TLS, when set, serves both listeners over TLS with it (certificates
+	// and client CAs may change under it: see internal/tlsconf).
+	TLS *tls.Config
+	// DisableReflection turns gRPC server reflection off.
+	DisableReflection bool
+
+	// Interceptors run after the transport's own (logging, recovery,
+	// guard), on gRPC and REST alike; for example faults in tests.
 	UnaryInterceptors  []grpc.UnaryServerInterceptor
 	StreamInterceptors []grpc.StreamServerInterceptor
 }
+
+// Default listen addresses: loopback, so a gateway started without
+// configuration is reachable from this host only.
+const (
+	DefaultGRPCAddr = "127.0.0.1:9090"
+	DefaultHTTPAddr = "127.0.0.1:8080"
+)
 
 // Server is a started transport.
 type Server struct {
@@ -113,34 +134,49 @@ type Server struct {
 	httpLis    net.Listener
 	log        *slog.Logger
 
-	wg       sync.WaitGroup
-	shutdown sync.Once
+	wg        sync.WaitGroup
+	drainOnce sync.Once
+	shutdown  sync.Once
 }
 
 // ServiceName is the gRPC service served, also its grpc.health.v1 name.
 var ServiceName = gatewayv1.ForecastJobService_ServiceDesc.ServiceName
 
-// Start listens on both addresses and serves until Shutdown. Health starts
-// NOT_SERVING for "" and ServiceName; the caller sets it with SetServing.
+// Start listens on both addresses and serves until Shutdown. Health for ""
+// (the process) is SERVING once both listeners serve and NOT_SERVING from
+// the start of Shutdown; health for ServiceName starts NOT_SERVING and the
+// caller sets it with SetServing.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Service == nil {
 		return nil, errors.New("transport: Config.Service is required")
 	}
 	if cfg.GRPCAddr == "" {
-		cfg.GRPCAddr = "127.0.0.1:9090"
+		cfg.GRPCAddr = DefaultGRPCAddr
 	}
 	if cfg.HTTPAddr == "" {
-		cfg.HTTPAddr = "127.0.0.1:8080"
+		cfg.HTTPAddr = DefaultHTTPAddr
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	lim := cfg.Limits.withDefaults()
-	chain := newChain(cfg.Logger, cfg.UnaryInterceptors, cfg.StreamInterceptors)
+	sd, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(ServiceName))
+	if err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
+	rules, err := methodRules(sd.(protoreflect.ServiceDescriptor))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Security.Audit == nil {
+		cfg.Security.Audit = cfg.Logger
+	}
+	chain := newChain(cfg.Logger, &guard{sec: cfg.Security, rules: rules, log: cfg.Logger}, cfg.UnaryInterceptors, cfg.StreamInterceptors)
 
 	s := &Server{log: cfg.Logger, health: health.NewServer(), draining: make(chan struct{})}
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	s.SetServing(false)
-	s.grpcServer = grpc.NewServer(
+	grpcOpts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(chain.unary...),
 		grpc.ChainStreamInterceptor(chain.stream...),
 		grpc.MaxRecvMsgSize(lim.MaxRecvMsgBytes),
@@ -148,11 +184,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: lim.KeepaliveMinTime, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: lim.MaxConnectionIdle}),
 		grpc.ConnectionTimeout(lim.ReadHeaderTimeout),
-	)
+	}
+	if cfg.TLS != nil {
+		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	s.grpcServer = grpc.NewServer(grpcOpts...)
 	gatewayv1.RegisterForecastJobServiceServer(s.grpcServer, cfg.Service)
 	healthpb.RegisterHealthServer(s.grpcServer, drainingHealth{Server: s.health, draining: s.draining})
-	if err := registerReflection(s.grpcServer); err != nil {
-		return nil, err
+	if !cfg.DisableReflection {
+		if err := registerReflection(s.grpcServer); err != nil {
+			return nil, err
+		}
 	}
 
 	// The REST side's channel: the same service and chain, in process.
@@ -175,6 +217,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// A form POST is not a GET: grpc-gateway would otherwise read a
 		// urlencoded POST to a list route as that route's query.
 		runtime.WithDisablePathLengthFallback(),
+		// Only these headers become metadata (and Authorization, which
+		// grpc-gateway always passes): a REST client must not be able to
+		// set arbitrary gRPC metadata with Grpc-Metadata-* headers.
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		// The REST edge sets X-Request-Id; no other response metadata is
+		// a REST header.
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 	)
 	if err := gatewayv1.RegisterForecastJobServiceHandlerClient(ctx, restMux, gatewayv1.NewForecastJobServiceClient(ch)); err != nil {
 		return nil, fmt.Errorf("transport: REST handlers: %w", err)
@@ -191,8 +240,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle("GET /docs/", docs.ui())
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.Handle("/", front)
+	edge, err := newRESTEdge(cfg.Browser, cfg.HTTPAddr, mux)
+	if err != nil {
+		return nil, err
+	}
 	s.httpServer = &http.Server{
-		Handler:           mux,
+		Handler:           edge,
+		TLSConfig:         cfg.TLS,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		ReadTimeout:       lim.ReadTimeout,
 		WriteTimeout:      lim.WriteTimeout,
@@ -215,24 +269,30 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	go func() { defer s.wg.Done(); _ = s.grpcServer.Serve(s.grpcLis) }()
 	go func() {
 		defer s.wg.Done()
-		if err := s.httpServer.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := s.httpServer.Serve
+		if cfg.TLS != nil {
+			// Certificates come from TLSConfig (GetCertificate).
+			serve = func(l net.Listener) error { return s.httpServer.ServeTLS(l, "", "") }
+		}
+		if err := serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Logger.Error("HTTP server stopped", "error", err)
 		}
 	}()
-	cfg.Logger.Info("gateway listening", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	cfg.Logger.Info("gateway listening", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "tls", cfg.TLS != nil,
+		"authentication", cfg.Security.Authenticator != nil, "rate_limits", cfg.Security.Limiter != nil)
 	return s, nil
 }
 
-// SetServing publishes the gateway's health for "" and ServiceName. After
-// Shutdown has started it is NOT_SERVING for good.
+// SetServing publishes the health of ServiceName: whether calls can be
+// served (the upstream answers the gateway). After Shutdown has started it
+// is NOT_SERVING for good.
 func (s *Server) SetServing(serving bool) {
 	st := healthpb.HealthCheckResponse_NOT_SERVING
 	if serving {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
-	for _, name := range []string{"", ServiceName} {
-		s.health.SetServingStatus(name, st)
-	}
+	s.health.SetServingStatus(ServiceName, st)
 }
 
 // GRPCAddr is the gRPC listener's address (useful with port 0).
@@ -241,35 +301,50 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 // HTTPAddr is the REST listener's address.
 func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 
-// Shutdown drains: health goes NOT_SERVING, listeners stop accepting,
-// in-flight calls finish. When ctx ends first, the remaining calls are cut
-// off and ctx's error is returned.
+// StartDrain makes health NOT_SERVING for good (every service, "" too)
+// and ends health Watch streams, while calls are still served: the first
+// step of a shutdown, which load balancers see before anything is refused.
+func (s *Server) StartDrain() {
+	s.drainOnce.Do(func() {
+		s.health.Shutdown()
+		close(s.draining)
+		s.log.Info("gateway draining")
+	})
+}
+
+// Shutdown drains (after StartDrain, if not done yet): listeners stop
+// accepting, and gRPC and REST let their in-flight calls finish, in
+// parallel. When ctx ends first, the remaining calls are cut off and
+// ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.shutdown.Do(func() {
-		s.health.Shutdown() // every service NOT_SERVING, and stays so
-		close(s.draining)   // Watch streams end, so they cannot hold GracefulStop
-		s.log.Info("gateway draining")
-		// Refuse new gRPC connections now: GracefulStop only runs once the
-		// REST side has drained, and the listener must not keep accepting
-		// for that long.
-		_ = s.grpcLis.Close()
-
-		if e := s.httpServer.Shutdown(ctx); e != nil {
-			err = e
-			_ = s.httpServer.Close()
-		}
-
-		done := make(chan struct{})
-		go func() { s.grpcServer.GracefulStop(); close(done) }()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			s.grpcServer.Stop()
-			<-done
-			if err == nil {
-				err = ctx.Err()
+		s.StartDrain()
+		var wg sync.WaitGroup
+		var restErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if e := s.httpServer.Shutdown(ctx); e != nil {
+				restErr = e
+				_ = s.httpServer.Close()
 			}
+		}()
+		go func() {
+			defer wg.Done()
+			done := make(chan struct{})
+			go func() { s.grpcServer.GracefulStop(); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				s.grpcServer.Stop()
+				<-done
+			}
+		}()
+		wg.Wait()
+		err = restErr
+		if err == nil {
+			err = ctx.Err()
 		}
 		s.wg.Wait()
 		s.log.Info("gateway stopped")

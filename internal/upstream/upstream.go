@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Options configure the client.
@@ -34,7 +35,15 @@ type Options struct {
 	// MaxIdleConnsPerHost sizes the keep-alive pool to the upstream; the Go
 	// default of 2 would open and close connections under concurrency.
 	MaxIdleConnsPerHost int
+	// CallTimeout bounds one operation, its retries included, whatever
+	// deadline the caller's context has (default 30s; negative: none). A
+	// client that sent no deadline must not be able to hold a gateway
+	// goroutine and an upstream connection for as long as AWS stalls.
+	CallTimeout time.Duration
 }
+
+// DefaultCallTimeout is Options.CallTimeout's default.
+const DefaultCallTimeout = 30 * time.Second
 
 // NewForecastClient builds the client.
 func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error) {
@@ -43,6 +52,9 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 	}
 	if o.MaxIdleConnsPerHost <= 0 {
 		o.MaxIdleConnsPerHost = 256
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = DefaultCallTimeout
 	}
 	// A BuildableClient so the config loader can apply AWS_CA_BUNDLE; its
 	// transport is then wrapped (see bufferedBodyTransport).
@@ -84,6 +96,9 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 		if o.EndpointURL != "" {
 			fo.BaseEndpoint = aws.String(o.EndpointURL)
 		}
+		if o.CallTimeout > 0 {
+			fo.APIOptions = append(fo.APIOptions, WithCallTimeout(o.CallTimeout))
+		}
 	}), nil
 }
 
@@ -114,3 +129,17 @@ func (t bufferedBodyTransport) RoundTrip(r *http.Request) (*http.Response, error
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the pool.
 func (t bufferedBodyTransport) CloseIdleConnections() { t.next.CloseIdleConnections() }
+
+// WithCallTimeout is an SDK API option that bounds each operation, retries
+// and backoff included: it sits first in the Initialize step, so the whole
+// middleware stack runs under the deadline.
+func WithCallTimeout(d time.Duration) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("ForecastGatewayCallTimeout",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				ctx, cancel := context.WithTimeout(ctx, d)
+				defer cancel()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+	}
+}

@@ -1254,11 +1254,15 @@ type ClientInterface interface {
 
 	// ListDatasetImportJobs Lists dataset import jobs, newest first (AWS ListDatasetImportJobs).
 	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
 	// Corresponds with GET /v1/dataset-import-jobs (the `ListDatasetImportJobs` operationId).
 	ListDatasetImportJobs(ctx context.Context, params *ListDatasetImportJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateDatasetImportJobWithBody Creates a dataset import job (AWS CreateDatasetImportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1268,6 +1272,8 @@ type ClientInterface interface {
 	// CreateDatasetImportJob Creates a dataset import job (AWS CreateDatasetImportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/dataset-import-jobs (the `CreateDatasetImportJob` operationId).
@@ -1275,16 +1281,22 @@ type ClientInterface interface {
 
 	// DeleteDatasetImportJob Deletes a dataset import job in ACTIVE or CREATE_FAILED (AWS DeleteDatasetImportJob).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Corresponds with DELETE /v1/dataset-import-jobs/{dataset_import_job_arn} (the `DeleteDatasetImportJob` operationId).
 	DeleteDatasetImportJob(ctx context.Context, datasetImportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DescribeDatasetImportJob Describes one dataset import job (AWS DescribeDatasetImportJob).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Corresponds with GET /v1/dataset-import-jobs/{dataset_import_job_arn} (the `DescribeDatasetImportJob` operationId).
 	DescribeDatasetImportJob(ctx context.Context, datasetImportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StopDatasetImportJobWithBody Stops a dataset import job that is still being created (AWS StopResource,
 	// with the ARN checked to be a dataset import job first).
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1294,6 +1306,8 @@ type ClientInterface interface {
 	// StopDatasetImportJob Stops a dataset import job that is still being created (AWS StopResource,
 	// with the ARN checked to be a dataset import job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/dataset-import-jobs/{dataset_import_job_arn}:stop (the `StopDatasetImportJob` operationId).
@@ -1301,11 +1315,15 @@ type ClientInterface interface {
 
 	// ListExplainabilityExports Lists Explainability exports, newest first (AWS ListExplainabilityExports).
 	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
 	// Corresponds with GET /v1/explainability-exports (the `ListExplainabilityExports` operationId).
 	ListExplainabilityExports(ctx context.Context, params *ListExplainabilityExportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateExplainabilityExportWithBody Creates an Explainability export (AWS CreateExplainabilityExport).
 	// Every input rule of the AWS reference is checked before any AWS call.
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1315,6 +1333,8 @@ type ClientInterface interface {
 	// CreateExplainabilityExport Creates an Explainability export (AWS CreateExplainabilityExport).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/explainability-exports (the `CreateExplainabilityExport` operationId).
@@ -1322,16 +1342,22 @@ type ClientInterface interface {
 
 	// DeleteExplainabilityExport Deletes an Explainability export in ACTIVE or CREATE_FAILED (AWS DeleteExplainabilityExport).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Corresponds with DELETE /v1/explainability-exports/{explainability_export_arn} (the `DeleteExplainabilityExport` operationId).
 	DeleteExplainabilityExport(ctx context.Context, explainabilityExportArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DescribeExplainabilityExport Describes one Explainability export (AWS DescribeExplainabilityExport).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Corresponds with GET /v1/explainability-exports/{explainability_export_arn} (the `DescribeExplainabilityExport` operationId).
 	DescribeExplainabilityExport(ctx context.Context, explainabilityExportArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StopExplainabilityExportWithBody Stops an Explainability export that is still being created (AWS StopResource,
 	// with the ARN checked to be an Explainability export first).
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1341,6 +1367,8 @@ type ClientInterface interface {
 	// StopExplainabilityExport Stops an Explainability export that is still being created (AWS StopResource,
 	// with the ARN checked to be an Explainability export first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/explainability-exports/{explainability_export_arn}:stop (the `StopExplainabilityExport` operationId).
@@ -1348,11 +1376,15 @@ type ClientInterface interface {
 
 	// ListForecastExportJobs Lists forecast export jobs, newest first (AWS ListForecastExportJobs).
 	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
 	// Corresponds with GET /v1/forecast-export-jobs (the `ListForecastExportJobs` operationId).
 	ListForecastExportJobs(ctx context.Context, params *ListForecastExportJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateForecastExportJobWithBody Creates a forecast export job (AWS CreateForecastExportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1362,6 +1394,8 @@ type ClientInterface interface {
 	// CreateForecastExportJob Creates a forecast export job (AWS CreateForecastExportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/forecast-export-jobs (the `CreateForecastExportJob` operationId).
@@ -1369,16 +1403,22 @@ type ClientInterface interface {
 
 	// DeleteForecastExportJob Deletes a forecast export job in ACTIVE or CREATE_FAILED (AWS DeleteForecastExportJob).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Corresponds with DELETE /v1/forecast-export-jobs/{forecast_export_job_arn} (the `DeleteForecastExportJob` operationId).
 	DeleteForecastExportJob(ctx context.Context, forecastExportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DescribeForecastExportJob Describes one forecast export job (AWS DescribeForecastExportJob).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Corresponds with GET /v1/forecast-export-jobs/{forecast_export_job_arn} (the `DescribeForecastExportJob` operationId).
 	DescribeForecastExportJob(ctx context.Context, forecastExportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StopForecastExportJobWithBody Stops a forecast export job that is still being created (AWS StopResource,
 	// with the ARN checked to be a forecast export job first).
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1388,6 +1428,8 @@ type ClientInterface interface {
 	// StopForecastExportJob Stops a forecast export job that is still being created (AWS StopResource,
 	// with the ARN checked to be a forecast export job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
@@ -1395,11 +1437,15 @@ type ClientInterface interface {
 
 	// ListPredictorBacktestExportJobs Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
 	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
 	// Corresponds with GET /v1/predictor-backtest-export-jobs (the `ListPredictorBacktestExportJobs` operationId).
 	ListPredictorBacktestExportJobs(ctx context.Context, params *ListPredictorBacktestExportJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreatePredictorBacktestExportJobWithBody Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1409,6 +1455,8 @@ type ClientInterface interface {
 	// CreatePredictorBacktestExportJob Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/predictor-backtest-export-jobs (the `CreatePredictorBacktestExportJob` operationId).
@@ -1416,16 +1464,22 @@ type ClientInterface interface {
 
 	// DeletePredictorBacktestExportJob Deletes a predictor backtest export job in ACTIVE or CREATE_FAILED (AWS DeletePredictorBacktestExportJob).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Corresponds with DELETE /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn} (the `DeletePredictorBacktestExportJob` operationId).
 	DeletePredictorBacktestExportJob(ctx context.Context, predictorBacktestExportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DescribePredictorBacktestExportJob Describes one predictor backtest export job (AWS DescribePredictorBacktestExportJob).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Corresponds with GET /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn} (the `DescribePredictorBacktestExportJob` operationId).
 	DescribePredictorBacktestExportJob(ctx context.Context, predictorBacktestExportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StopPredictorBacktestExportJobWithBody Stops a predictor backtest export job that is still being created (AWS StopResource,
 	// with the ARN checked to be a predictor backtest export job first).
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1435,6 +1489,8 @@ type ClientInterface interface {
 	// StopPredictorBacktestExportJob Stops a predictor backtest export job that is still being created (AWS StopResource,
 	// with the ARN checked to be a predictor backtest export job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn}:stop (the `StopPredictorBacktestExportJob` operationId).
@@ -1442,16 +1498,22 @@ type ClientInterface interface {
 
 	// UntagResource Removes tags from a job of any of the five types (AWS UntagResource).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Corresponds with DELETE /v1/tags/{resource_arn} (the `UntagResource` operationId).
 	UntagResource(ctx context.Context, resourceArn string, params *UntagResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTagsForResource Lists the tags of a job of any of the five types (AWS ListTagsForResource).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Corresponds with GET /v1/tags/{resource_arn} (the `ListTagsForResource` operationId).
 	ListTagsForResource(ctx context.Context, resourceArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// TagResourceWithBody Adds tags to a job of any of the five types, or changes their values
 	// (AWS TagResource).
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1461,6 +1523,8 @@ type ClientInterface interface {
 	// TagResource Adds tags to a job of any of the five types, or changes their values
 	// (AWS TagResource).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/tags/{resource_arn} (the `TagResource` operationId).
@@ -1468,11 +1532,15 @@ type ClientInterface interface {
 
 	// ListWhatIfForecastExports Lists what-if forecast exports, newest first (AWS ListWhatIfForecastExports).
 	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
 	// Corresponds with GET /v1/what-if-forecast-exports (the `ListWhatIfForecastExports` operationId).
 	ListWhatIfForecastExports(ctx context.Context, params *ListWhatIfForecastExportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateWhatIfForecastExportWithBody Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
 	// Every input rule of the AWS reference is checked before any AWS call.
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1482,6 +1550,8 @@ type ClientInterface interface {
 	// CreateWhatIfForecastExport Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/what-if-forecast-exports (the `CreateWhatIfForecastExport` operationId).
@@ -1489,16 +1559,22 @@ type ClientInterface interface {
 
 	// DeleteWhatIfForecastExport Deletes a what-if forecast export in ACTIVE or CREATE_FAILED (AWS DeleteWhatIfForecastExport).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Corresponds with DELETE /v1/what-if-forecast-exports/{what_if_forecast_export_arn} (the `DeleteWhatIfForecastExport` operationId).
 	DeleteWhatIfForecastExport(ctx context.Context, whatIfForecastExportArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DescribeWhatIfForecastExport Describes one what-if forecast export (AWS DescribeWhatIfForecastExport).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Corresponds with GET /v1/what-if-forecast-exports/{what_if_forecast_export_arn} (the `DescribeWhatIfForecastExport` operationId).
 	DescribeWhatIfForecastExport(ctx context.Context, whatIfForecastExportArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListDatasetImportJobs Lists dataset import jobs, newest first (AWS ListDatasetImportJobs).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Corresponds with GET /v1/dataset-import-jobs (the `ListDatasetImportJobs` operationId).
 func (c *Client) ListDatasetImportJobs(ctx context.Context, params *ListDatasetImportJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1515,6 +1591,8 @@ func (c *Client) ListDatasetImportJobs(ctx context.Context, params *ListDatasetI
 
 // CreateDatasetImportJobWithBody Creates a dataset import job (AWS CreateDatasetImportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1534,6 +1612,8 @@ func (c *Client) CreateDatasetImportJobWithBody(ctx context.Context, contentType
 // CreateDatasetImportJob Creates a dataset import job (AWS CreateDatasetImportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/dataset-import-jobs (the `CreateDatasetImportJob` operationId).
@@ -1551,6 +1631,8 @@ func (c *Client) CreateDatasetImportJob(ctx context.Context, body CreateDatasetI
 
 // DeleteDatasetImportJob Deletes a dataset import job in ACTIVE or CREATE_FAILED (AWS DeleteDatasetImportJob).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Corresponds with DELETE /v1/dataset-import-jobs/{dataset_import_job_arn} (the `DeleteDatasetImportJob` operationId).
 func (c *Client) DeleteDatasetImportJob(ctx context.Context, datasetImportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteDatasetImportJobRequest(c.Server, datasetImportJobArn)
@@ -1565,6 +1647,8 @@ func (c *Client) DeleteDatasetImportJob(ctx context.Context, datasetImportJobArn
 }
 
 // DescribeDatasetImportJob Describes one dataset import job (AWS DescribeDatasetImportJob).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Corresponds with GET /v1/dataset-import-jobs/{dataset_import_job_arn} (the `DescribeDatasetImportJob` operationId).
 func (c *Client) DescribeDatasetImportJob(ctx context.Context, datasetImportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1581,6 +1665,8 @@ func (c *Client) DescribeDatasetImportJob(ctx context.Context, datasetImportJobA
 
 // StopDatasetImportJobWithBody Stops a dataset import job that is still being created (AWS StopResource,
 // with the ARN checked to be a dataset import job first).
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1600,6 +1686,8 @@ func (c *Client) StopDatasetImportJobWithBody(ctx context.Context, datasetImport
 // StopDatasetImportJob Stops a dataset import job that is still being created (AWS StopResource,
 // with the ARN checked to be a dataset import job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/dataset-import-jobs/{dataset_import_job_arn}:stop (the `StopDatasetImportJob` operationId).
@@ -1617,6 +1705,8 @@ func (c *Client) StopDatasetImportJob(ctx context.Context, datasetImportJobArn s
 
 // ListExplainabilityExports Lists Explainability exports, newest first (AWS ListExplainabilityExports).
 //
+// Scope: forecast.read (when the gateway authenticates callers).
+//
 // Corresponds with GET /v1/explainability-exports (the `ListExplainabilityExports` operationId).
 func (c *Client) ListExplainabilityExports(ctx context.Context, params *ListExplainabilityExportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListExplainabilityExportsRequest(c.Server, params)
@@ -1632,6 +1722,8 @@ func (c *Client) ListExplainabilityExports(ctx context.Context, params *ListExpl
 
 // CreateExplainabilityExportWithBody Creates an Explainability export (AWS CreateExplainabilityExport).
 // Every input rule of the AWS reference is checked before any AWS call.
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1651,6 +1743,8 @@ func (c *Client) CreateExplainabilityExportWithBody(ctx context.Context, content
 // CreateExplainabilityExport Creates an Explainability export (AWS CreateExplainabilityExport).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/explainability-exports (the `CreateExplainabilityExport` operationId).
@@ -1668,6 +1762,8 @@ func (c *Client) CreateExplainabilityExport(ctx context.Context, body CreateExpl
 
 // DeleteExplainabilityExport Deletes an Explainability export in ACTIVE or CREATE_FAILED (AWS DeleteExplainabilityExport).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Corresponds with DELETE /v1/explainability-exports/{explainability_export_arn} (the `DeleteExplainabilityExport` operationId).
 func (c *Client) DeleteExplainabilityExport(ctx context.Context, explainabilityExportArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteExplainabilityExportRequest(c.Server, explainabilityExportArn)
@@ -1682,6 +1778,8 @@ func (c *Client) DeleteExplainabilityExport(ctx context.Context, explainabilityE
 }
 
 // DescribeExplainabilityExport Describes one Explainability export (AWS DescribeExplainabilityExport).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Corresponds with GET /v1/explainability-exports/{explainability_export_arn} (the `DescribeExplainabilityExport` operationId).
 func (c *Client) DescribeExplainabilityExport(ctx context.Context, explainabilityExportArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1698,6 +1796,8 @@ func (c *Client) DescribeExplainabilityExport(ctx context.Context, explainabilit
 
 // StopExplainabilityExportWithBody Stops an Explainability export that is still being created (AWS StopResource,
 // with the ARN checked to be an Explainability export first).
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1717,6 +1817,8 @@ func (c *Client) StopExplainabilityExportWithBody(ctx context.Context, explainab
 // StopExplainabilityExport Stops an Explainability export that is still being created (AWS StopResource,
 // with the ARN checked to be an Explainability export first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/explainability-exports/{explainability_export_arn}:stop (the `StopExplainabilityExport` operationId).
@@ -1734,6 +1836,8 @@ func (c *Client) StopExplainabilityExport(ctx context.Context, explainabilityExp
 
 // ListForecastExportJobs Lists forecast export jobs, newest first (AWS ListForecastExportJobs).
 //
+// Scope: forecast.read (when the gateway authenticates callers).
+//
 // Corresponds with GET /v1/forecast-export-jobs (the `ListForecastExportJobs` operationId).
 func (c *Client) ListForecastExportJobs(ctx context.Context, params *ListForecastExportJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListForecastExportJobsRequest(c.Server, params)
@@ -1749,6 +1853,8 @@ func (c *Client) ListForecastExportJobs(ctx context.Context, params *ListForecas
 
 // CreateForecastExportJobWithBody Creates a forecast export job (AWS CreateForecastExportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1768,6 +1874,8 @@ func (c *Client) CreateForecastExportJobWithBody(ctx context.Context, contentTyp
 // CreateForecastExportJob Creates a forecast export job (AWS CreateForecastExportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/forecast-export-jobs (the `CreateForecastExportJob` operationId).
@@ -1785,6 +1893,8 @@ func (c *Client) CreateForecastExportJob(ctx context.Context, body CreateForecas
 
 // DeleteForecastExportJob Deletes a forecast export job in ACTIVE or CREATE_FAILED (AWS DeleteForecastExportJob).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Corresponds with DELETE /v1/forecast-export-jobs/{forecast_export_job_arn} (the `DeleteForecastExportJob` operationId).
 func (c *Client) DeleteForecastExportJob(ctx context.Context, forecastExportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteForecastExportJobRequest(c.Server, forecastExportJobArn)
@@ -1799,6 +1909,8 @@ func (c *Client) DeleteForecastExportJob(ctx context.Context, forecastExportJobA
 }
 
 // DescribeForecastExportJob Describes one forecast export job (AWS DescribeForecastExportJob).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Corresponds with GET /v1/forecast-export-jobs/{forecast_export_job_arn} (the `DescribeForecastExportJob` operationId).
 func (c *Client) DescribeForecastExportJob(ctx context.Context, forecastExportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1815,6 +1927,8 @@ func (c *Client) DescribeForecastExportJob(ctx context.Context, forecastExportJo
 
 // StopForecastExportJobWithBody Stops a forecast export job that is still being created (AWS StopResource,
 // with the ARN checked to be a forecast export job first).
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1834,6 +1948,8 @@ func (c *Client) StopForecastExportJobWithBody(ctx context.Context, forecastExpo
 // StopForecastExportJob Stops a forecast export job that is still being created (AWS StopResource,
 // with the ARN checked to be a forecast export job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
@@ -1851,6 +1967,8 @@ func (c *Client) StopForecastExportJob(ctx context.Context, forecastExportJobArn
 
 // ListPredictorBacktestExportJobs Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
 //
+// Scope: forecast.read (when the gateway authenticates callers).
+//
 // Corresponds with GET /v1/predictor-backtest-export-jobs (the `ListPredictorBacktestExportJobs` operationId).
 func (c *Client) ListPredictorBacktestExportJobs(ctx context.Context, params *ListPredictorBacktestExportJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPredictorBacktestExportJobsRequest(c.Server, params)
@@ -1866,6 +1984,8 @@ func (c *Client) ListPredictorBacktestExportJobs(ctx context.Context, params *Li
 
 // CreatePredictorBacktestExportJobWithBody Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1885,6 +2005,8 @@ func (c *Client) CreatePredictorBacktestExportJobWithBody(ctx context.Context, c
 // CreatePredictorBacktestExportJob Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/predictor-backtest-export-jobs (the `CreatePredictorBacktestExportJob` operationId).
@@ -1902,6 +2024,8 @@ func (c *Client) CreatePredictorBacktestExportJob(ctx context.Context, body Crea
 
 // DeletePredictorBacktestExportJob Deletes a predictor backtest export job in ACTIVE or CREATE_FAILED (AWS DeletePredictorBacktestExportJob).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Corresponds with DELETE /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn} (the `DeletePredictorBacktestExportJob` operationId).
 func (c *Client) DeletePredictorBacktestExportJob(ctx context.Context, predictorBacktestExportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeletePredictorBacktestExportJobRequest(c.Server, predictorBacktestExportJobArn)
@@ -1916,6 +2040,8 @@ func (c *Client) DeletePredictorBacktestExportJob(ctx context.Context, predictor
 }
 
 // DescribePredictorBacktestExportJob Describes one predictor backtest export job (AWS DescribePredictorBacktestExportJob).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Corresponds with GET /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn} (the `DescribePredictorBacktestExportJob` operationId).
 func (c *Client) DescribePredictorBacktestExportJob(ctx context.Context, predictorBacktestExportJobArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1932,6 +2058,8 @@ func (c *Client) DescribePredictorBacktestExportJob(ctx context.Context, predict
 
 // StopPredictorBacktestExportJobWithBody Stops a predictor backtest export job that is still being created (AWS StopResource,
 // with the ARN checked to be a predictor backtest export job first).
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1951,6 +2079,8 @@ func (c *Client) StopPredictorBacktestExportJobWithBody(ctx context.Context, pre
 // StopPredictorBacktestExportJob Stops a predictor backtest export job that is still being created (AWS StopResource,
 // with the ARN checked to be a predictor backtest export job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn}:stop (the `StopPredictorBacktestExportJob` operationId).
@@ -1968,6 +2098,8 @@ func (c *Client) StopPredictorBacktestExportJob(ctx context.Context, predictorBa
 
 // UntagResource Removes tags from a job of any of the five types (AWS UntagResource).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Corresponds with DELETE /v1/tags/{resource_arn} (the `UntagResource` operationId).
 func (c *Client) UntagResource(ctx context.Context, resourceArn string, params *UntagResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUntagResourceRequest(c.Server, resourceArn, params)
@@ -1982,6 +2114,8 @@ func (c *Client) UntagResource(ctx context.Context, resourceArn string, params *
 }
 
 // ListTagsForResource Lists the tags of a job of any of the five types (AWS ListTagsForResource).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Corresponds with GET /v1/tags/{resource_arn} (the `ListTagsForResource` operationId).
 func (c *Client) ListTagsForResource(ctx context.Context, resourceArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1998,6 +2132,8 @@ func (c *Client) ListTagsForResource(ctx context.Context, resourceArn string, re
 
 // TagResourceWithBody Adds tags to a job of any of the five types, or changes their values
 // (AWS TagResource).
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2017,6 +2153,8 @@ func (c *Client) TagResourceWithBody(ctx context.Context, resourceArn string, co
 // TagResource Adds tags to a job of any of the five types, or changes their values
 // (AWS TagResource).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/tags/{resource_arn} (the `TagResource` operationId).
@@ -2034,6 +2172,8 @@ func (c *Client) TagResource(ctx context.Context, resourceArn string, body TagRe
 
 // ListWhatIfForecastExports Lists what-if forecast exports, newest first (AWS ListWhatIfForecastExports).
 //
+// Scope: forecast.read (when the gateway authenticates callers).
+//
 // Corresponds with GET /v1/what-if-forecast-exports (the `ListWhatIfForecastExports` operationId).
 func (c *Client) ListWhatIfForecastExports(ctx context.Context, params *ListWhatIfForecastExportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListWhatIfForecastExportsRequest(c.Server, params)
@@ -2049,6 +2189,8 @@ func (c *Client) ListWhatIfForecastExports(ctx context.Context, params *ListWhat
 
 // CreateWhatIfForecastExportWithBody Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
 // Every input rule of the AWS reference is checked before any AWS call.
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2068,6 +2210,8 @@ func (c *Client) CreateWhatIfForecastExportWithBody(ctx context.Context, content
 // CreateWhatIfForecastExport Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/what-if-forecast-exports (the `CreateWhatIfForecastExport` operationId).
@@ -2085,6 +2229,8 @@ func (c *Client) CreateWhatIfForecastExport(ctx context.Context, body CreateWhat
 
 // DeleteWhatIfForecastExport Deletes a what-if forecast export in ACTIVE or CREATE_FAILED (AWS DeleteWhatIfForecastExport).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Corresponds with DELETE /v1/what-if-forecast-exports/{what_if_forecast_export_arn} (the `DeleteWhatIfForecastExport` operationId).
 func (c *Client) DeleteWhatIfForecastExport(ctx context.Context, whatIfForecastExportArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteWhatIfForecastExportRequest(c.Server, whatIfForecastExportArn)
@@ -2099,6 +2245,8 @@ func (c *Client) DeleteWhatIfForecastExport(ctx context.Context, whatIfForecastE
 }
 
 // DescribeWhatIfForecastExport Describes one what-if forecast export (AWS DescribeWhatIfForecastExport).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Corresponds with GET /v1/what-if-forecast-exports/{what_if_forecast_export_arn} (the `DescribeWhatIfForecastExport` operationId).
 func (c *Client) DescribeWhatIfForecastExport(ctx context.Context, whatIfForecastExportArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3419,6 +3567,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListDatasetImportJobsWithResponse Lists dataset import jobs, newest first (AWS ListDatasetImportJobs).
 	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/dataset-import-jobs (the `ListDatasetImportJobs` operationId).
@@ -3426,6 +3576,8 @@ type ClientWithResponsesInterface interface {
 
 	// CreateDatasetImportJobWithBodyWithResponse Creates a dataset import job (AWS CreateDatasetImportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3435,6 +3587,8 @@ type ClientWithResponsesInterface interface {
 	// CreateDatasetImportJobWithResponse Creates a dataset import job (AWS CreateDatasetImportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/dataset-import-jobs (the `CreateDatasetImportJob` operationId).
@@ -3442,12 +3596,16 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteDatasetImportJobWithResponse Deletes a dataset import job in ACTIVE or CREATE_FAILED (AWS DeleteDatasetImportJob).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/dataset-import-jobs/{dataset_import_job_arn} (the `DeleteDatasetImportJob` operationId).
 	DeleteDatasetImportJobWithResponse(ctx context.Context, datasetImportJobArn string, reqEditors ...RequestEditorFn) (*DeleteDatasetImportJobHTTPResponse, error)
 
 	// DescribeDatasetImportJobWithResponse Describes one dataset import job (AWS DescribeDatasetImportJob).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3457,6 +3615,8 @@ type ClientWithResponsesInterface interface {
 	// StopDatasetImportJobWithBodyWithResponse Stops a dataset import job that is still being created (AWS StopResource,
 	// with the ARN checked to be a dataset import job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/dataset-import-jobs/{dataset_import_job_arn}:stop (the `StopDatasetImportJob` operationId).
@@ -3465,12 +3625,16 @@ type ClientWithResponsesInterface interface {
 	// StopDatasetImportJobWithResponse Stops a dataset import job that is still being created (AWS StopResource,
 	// with the ARN checked to be a dataset import job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/dataset-import-jobs/{dataset_import_job_arn}:stop (the `StopDatasetImportJob` operationId).
 	StopDatasetImportJobWithResponse(ctx context.Context, datasetImportJobArn string, body StopDatasetImportJobJSONRequestBody, reqEditors ...RequestEditorFn) (*StopDatasetImportJobHTTPResponse, error)
 
 	// ListExplainabilityExportsWithResponse Lists Explainability exports, newest first (AWS ListExplainabilityExports).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3480,6 +3644,8 @@ type ClientWithResponsesInterface interface {
 	// CreateExplainabilityExportWithBodyWithResponse Creates an Explainability export (AWS CreateExplainabilityExport).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explainability-exports (the `CreateExplainabilityExport` operationId).
@@ -3488,6 +3654,8 @@ type ClientWithResponsesInterface interface {
 	// CreateExplainabilityExportWithResponse Creates an Explainability export (AWS CreateExplainabilityExport).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explainability-exports (the `CreateExplainabilityExport` operationId).
@@ -3495,12 +3663,16 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteExplainabilityExportWithResponse Deletes an Explainability export in ACTIVE or CREATE_FAILED (AWS DeleteExplainabilityExport).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/explainability-exports/{explainability_export_arn} (the `DeleteExplainabilityExport` operationId).
 	DeleteExplainabilityExportWithResponse(ctx context.Context, explainabilityExportArn string, reqEditors ...RequestEditorFn) (*DeleteExplainabilityExportHTTPResponse, error)
 
 	// DescribeExplainabilityExportWithResponse Describes one Explainability export (AWS DescribeExplainabilityExport).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3510,6 +3682,8 @@ type ClientWithResponsesInterface interface {
 	// StopExplainabilityExportWithBodyWithResponse Stops an Explainability export that is still being created (AWS StopResource,
 	// with the ARN checked to be an Explainability export first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explainability-exports/{explainability_export_arn}:stop (the `StopExplainabilityExport` operationId).
@@ -3518,12 +3692,16 @@ type ClientWithResponsesInterface interface {
 	// StopExplainabilityExportWithResponse Stops an Explainability export that is still being created (AWS StopResource,
 	// with the ARN checked to be an Explainability export first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explainability-exports/{explainability_export_arn}:stop (the `StopExplainabilityExport` operationId).
 	StopExplainabilityExportWithResponse(ctx context.Context, explainabilityExportArn string, body StopExplainabilityExportJSONRequestBody, reqEditors ...RequestEditorFn) (*StopExplainabilityExportHTTPResponse, error)
 
 	// ListForecastExportJobsWithResponse Lists forecast export jobs, newest first (AWS ListForecastExportJobs).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3533,6 +3711,8 @@ type ClientWithResponsesInterface interface {
 	// CreateForecastExportJobWithBodyWithResponse Creates a forecast export job (AWS CreateForecastExportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/forecast-export-jobs (the `CreateForecastExportJob` operationId).
@@ -3541,6 +3721,8 @@ type ClientWithResponsesInterface interface {
 	// CreateForecastExportJobWithResponse Creates a forecast export job (AWS CreateForecastExportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/forecast-export-jobs (the `CreateForecastExportJob` operationId).
@@ -3548,12 +3730,16 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteForecastExportJobWithResponse Deletes a forecast export job in ACTIVE or CREATE_FAILED (AWS DeleteForecastExportJob).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/forecast-export-jobs/{forecast_export_job_arn} (the `DeleteForecastExportJob` operationId).
 	DeleteForecastExportJobWithResponse(ctx context.Context, forecastExportJobArn string, reqEditors ...RequestEditorFn) (*DeleteForecastExportJobHTTPResponse, error)
 
 	// DescribeForecastExportJobWithResponse Describes one forecast export job (AWS DescribeForecastExportJob).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3563,6 +3749,8 @@ type ClientWithResponsesInterface interface {
 	// StopForecastExportJobWithBodyWithResponse Stops a forecast export job that is still being created (AWS StopResource,
 	// with the ARN checked to be a forecast export job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
@@ -3571,12 +3759,16 @@ type ClientWithResponsesInterface interface {
 	// StopForecastExportJobWithResponse Stops a forecast export job that is still being created (AWS StopResource,
 	// with the ARN checked to be a forecast export job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
 	StopForecastExportJobWithResponse(ctx context.Context, forecastExportJobArn string, body StopForecastExportJobJSONRequestBody, reqEditors ...RequestEditorFn) (*StopForecastExportJobHTTPResponse, error)
 
 	// ListPredictorBacktestExportJobsWithResponse Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3586,6 +3778,8 @@ type ClientWithResponsesInterface interface {
 	// CreatePredictorBacktestExportJobWithBodyWithResponse Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/predictor-backtest-export-jobs (the `CreatePredictorBacktestExportJob` operationId).
@@ -3594,6 +3788,8 @@ type ClientWithResponsesInterface interface {
 	// CreatePredictorBacktestExportJobWithResponse Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/predictor-backtest-export-jobs (the `CreatePredictorBacktestExportJob` operationId).
@@ -3601,12 +3797,16 @@ type ClientWithResponsesInterface interface {
 
 	// DeletePredictorBacktestExportJobWithResponse Deletes a predictor backtest export job in ACTIVE or CREATE_FAILED (AWS DeletePredictorBacktestExportJob).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn} (the `DeletePredictorBacktestExportJob` operationId).
 	DeletePredictorBacktestExportJobWithResponse(ctx context.Context, predictorBacktestExportJobArn string, reqEditors ...RequestEditorFn) (*DeletePredictorBacktestExportJobHTTPResponse, error)
 
 	// DescribePredictorBacktestExportJobWithResponse Describes one predictor backtest export job (AWS DescribePredictorBacktestExportJob).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3616,6 +3816,8 @@ type ClientWithResponsesInterface interface {
 	// StopPredictorBacktestExportJobWithBodyWithResponse Stops a predictor backtest export job that is still being created (AWS StopResource,
 	// with the ARN checked to be a predictor backtest export job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn}:stop (the `StopPredictorBacktestExportJob` operationId).
@@ -3624,6 +3826,8 @@ type ClientWithResponsesInterface interface {
 	// StopPredictorBacktestExportJobWithResponse Stops a predictor backtest export job that is still being created (AWS StopResource,
 	// with the ARN checked to be a predictor backtest export job first).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn}:stop (the `StopPredictorBacktestExportJob` operationId).
@@ -3631,12 +3835,16 @@ type ClientWithResponsesInterface interface {
 
 	// UntagResourceWithResponse Removes tags from a job of any of the five types (AWS UntagResource).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/tags/{resource_arn} (the `UntagResource` operationId).
 	UntagResourceWithResponse(ctx context.Context, resourceArn string, params *UntagResourceParams, reqEditors ...RequestEditorFn) (*UntagResourceHTTPResponse, error)
 
 	// ListTagsForResourceWithResponse Lists the tags of a job of any of the five types (AWS ListTagsForResource).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3646,6 +3854,8 @@ type ClientWithResponsesInterface interface {
 	// TagResourceWithBodyWithResponse Adds tags to a job of any of the five types, or changes their values
 	// (AWS TagResource).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tags/{resource_arn} (the `TagResource` operationId).
@@ -3654,12 +3864,16 @@ type ClientWithResponsesInterface interface {
 	// TagResourceWithResponse Adds tags to a job of any of the five types, or changes their values
 	// (AWS TagResource).
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/tags/{resource_arn} (the `TagResource` operationId).
 	TagResourceWithResponse(ctx context.Context, resourceArn string, body TagResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*TagResourceHTTPResponse, error)
 
 	// ListWhatIfForecastExportsWithResponse Lists what-if forecast exports, newest first (AWS ListWhatIfForecastExports).
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3669,6 +3883,8 @@ type ClientWithResponsesInterface interface {
 	// CreateWhatIfForecastExportWithBodyWithResponse Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/what-if-forecast-exports (the `CreateWhatIfForecastExport` operationId).
@@ -3677,12 +3893,16 @@ type ClientWithResponsesInterface interface {
 	// CreateWhatIfForecastExportWithResponse Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
 	// Every input rule of the AWS reference is checked before any AWS call.
 	//
+	// Scope: forecast.write (when the gateway authenticates callers).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/what-if-forecast-exports (the `CreateWhatIfForecastExport` operationId).
 	CreateWhatIfForecastExportWithResponse(ctx context.Context, body CreateWhatIfForecastExportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWhatIfForecastExportHTTPResponse, error)
 
 	// DeleteWhatIfForecastExportWithResponse Deletes a what-if forecast export in ACTIVE or CREATE_FAILED (AWS DeleteWhatIfForecastExport).
+	//
+	// Scope: forecast.write (when the gateway authenticates callers).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3691,10 +3911,27 @@ type ClientWithResponsesInterface interface {
 
 	// DescribeWhatIfForecastExportWithResponse Describes one what-if forecast export (AWS DescribeWhatIfForecastExport).
 	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/what-if-forecast-exports/{what_if_forecast_export_arn} (the `DescribeWhatIfForecastExport` operationId).
 	DescribeWhatIfForecastExportWithResponse(ctx context.Context, whatIfForecastExportArn string, reqEditors ...RequestEditorFn) (*DescribeWhatIfForecastExportHTTPResponse, error)
+}
+
+// ListDatasetImportJobsHTTPResponse401Headers the declared response headers of an HTTP 401 response for ListDatasetImportJobs
+type ListDatasetImportJobsHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListDatasetImportJobsHTTPResponse403Headers the declared response headers of an HTTP 403 response for ListDatasetImportJobs
+type ListDatasetImportJobsHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListDatasetImportJobsHTTPResponse429Headers the declared response headers of an HTTP 429 response for ListDatasetImportJobs
+type ListDatasetImportJobsHTTPResponse429Headers struct {
+	RetryAfter *int
 }
 
 // ListDatasetImportJobsHTTPResponse503Headers the declared response headers of an HTTP 503 response for ListDatasetImportJobs
@@ -3709,6 +3946,14 @@ type ListDatasetImportJobsHTTPResponse struct {
 	JSON200 *ListDatasetImportJobsResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3717,6 +3962,12 @@ type ListDatasetImportJobsHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDatasetImportJobsHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListDatasetImportJobsHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListDatasetImportJobsHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListDatasetImportJobsHTTPResponse503Headers
 }
@@ -3729,6 +3980,26 @@ func (r ListDatasetImportJobsHTTPResponse) GetJSON200() *ListDatasetImportJobsRe
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r ListDatasetImportJobsHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDatasetImportJobsHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListDatasetImportJobsHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r ListDatasetImportJobsHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListDatasetImportJobsHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -3785,6 +4056,16 @@ type CreateDatasetImportJobHTTPResponse201Headers struct {
 	Location *string
 }
 
+// CreateDatasetImportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for CreateDatasetImportJob
+type CreateDatasetImportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateDatasetImportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for CreateDatasetImportJob
+type CreateDatasetImportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // CreateDatasetImportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for CreateDatasetImportJob
 type CreateDatasetImportJobHTTPResponse429Headers struct {
 	RetryAfter *int
@@ -3802,6 +4083,10 @@ type CreateDatasetImportJobHTTPResponse struct {
 	JSON201 *CreateDatasetImportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -3810,6 +4095,8 @@ type CreateDatasetImportJobHTTPResponse struct {
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
@@ -3822,6 +4109,10 @@ type CreateDatasetImportJobHTTPResponse struct {
 	JSON504 *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateDatasetImportJobHTTPResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateDatasetImportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateDatasetImportJobHTTPResponse403Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateDatasetImportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3836,6 +4127,16 @@ func (r CreateDatasetImportJobHTTPResponse) GetJSON201() *CreateDatasetImportJob
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateDatasetImportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateDatasetImportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateDatasetImportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -3856,6 +4157,11 @@ func (r CreateDatasetImportJobHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreateDatasetImportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r CreateDatasetImportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -3912,6 +4218,21 @@ func (r CreateDatasetImportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// DeleteDatasetImportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for DeleteDatasetImportJob
+type DeleteDatasetImportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteDatasetImportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for DeleteDatasetImportJob
+type DeleteDatasetImportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteDatasetImportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for DeleteDatasetImportJob
+type DeleteDatasetImportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DeleteDatasetImportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for DeleteDatasetImportJob
 type DeleteDatasetImportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -3924,12 +4245,20 @@ type DeleteDatasetImportJobHTTPResponse struct {
 	JSON200 *DeleteDatasetImportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3938,6 +4267,12 @@ type DeleteDatasetImportJobHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteDatasetImportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteDatasetImportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteDatasetImportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteDatasetImportJobHTTPResponse503Headers
 }
@@ -3950,6 +4285,16 @@ func (r DeleteDatasetImportJobHTTPResponse) GetJSON200() *DeleteDatasetImportJob
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeleteDatasetImportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteDatasetImportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteDatasetImportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -3965,6 +4310,16 @@ func (r DeleteDatasetImportJobHTTPResponse) GetJSON409() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r DeleteDatasetImportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DeleteDatasetImportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteDatasetImportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -4021,6 +4376,21 @@ type DescribeDatasetImportJobHTTPResponse200Headers struct {
 	ETag *string
 }
 
+// DescribeDatasetImportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for DescribeDatasetImportJob
+type DescribeDatasetImportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribeDatasetImportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for DescribeDatasetImportJob
+type DescribeDatasetImportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribeDatasetImportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for DescribeDatasetImportJob
+type DescribeDatasetImportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DescribeDatasetImportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for DescribeDatasetImportJob
 type DescribeDatasetImportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -4033,8 +4403,16 @@ type DescribeDatasetImportJobHTTPResponse struct {
 	JSON200 *DescribeDatasetImportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4045,6 +4423,12 @@ type DescribeDatasetImportJobHTTPResponse struct {
 	JSON504 *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DescribeDatasetImportJobHTTPResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DescribeDatasetImportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DescribeDatasetImportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DescribeDatasetImportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DescribeDatasetImportJobHTTPResponse503Headers
 }
@@ -4059,9 +4443,29 @@ func (r DescribeDatasetImportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DescribeDatasetImportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DescribeDatasetImportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DescribeDatasetImportJobHTTPResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DescribeDatasetImportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DescribeDatasetImportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -4113,6 +4517,21 @@ func (r DescribeDatasetImportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// StopDatasetImportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for StopDatasetImportJob
+type StopDatasetImportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// StopDatasetImportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for StopDatasetImportJob
+type StopDatasetImportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// StopDatasetImportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for StopDatasetImportJob
+type StopDatasetImportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // StopDatasetImportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for StopDatasetImportJob
 type StopDatasetImportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -4125,12 +4544,20 @@ type StopDatasetImportJobHTTPResponse struct {
 	JSON200 *StopDatasetImportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4139,6 +4566,12 @@ type StopDatasetImportJobHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StopDatasetImportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *StopDatasetImportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StopDatasetImportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *StopDatasetImportJobHTTPResponse503Headers
 }
@@ -4151,6 +4584,16 @@ func (r StopDatasetImportJobHTTPResponse) GetJSON200() *StopDatasetImportJobResp
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r StopDatasetImportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StopDatasetImportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StopDatasetImportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -4166,6 +4609,16 @@ func (r StopDatasetImportJobHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r StopDatasetImportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r StopDatasetImportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StopDatasetImportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -4217,6 +4670,21 @@ func (r StopDatasetImportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// ListExplainabilityExportsHTTPResponse401Headers the declared response headers of an HTTP 401 response for ListExplainabilityExports
+type ListExplainabilityExportsHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListExplainabilityExportsHTTPResponse403Headers the declared response headers of an HTTP 403 response for ListExplainabilityExports
+type ListExplainabilityExportsHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListExplainabilityExportsHTTPResponse429Headers the declared response headers of an HTTP 429 response for ListExplainabilityExports
+type ListExplainabilityExportsHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ListExplainabilityExportsHTTPResponse503Headers the declared response headers of an HTTP 503 response for ListExplainabilityExports
 type ListExplainabilityExportsHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -4229,6 +4697,14 @@ type ListExplainabilityExportsHTTPResponse struct {
 	JSON200 *ListExplainabilityExportsResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4237,6 +4713,12 @@ type ListExplainabilityExportsHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListExplainabilityExportsHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListExplainabilityExportsHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListExplainabilityExportsHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListExplainabilityExportsHTTPResponse503Headers
 }
@@ -4249,6 +4731,26 @@ func (r ListExplainabilityExportsHTTPResponse) GetJSON200() *ListExplainabilityE
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r ListExplainabilityExportsHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListExplainabilityExportsHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListExplainabilityExportsHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r ListExplainabilityExportsHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListExplainabilityExportsHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -4305,6 +4807,16 @@ type CreateExplainabilityExportHTTPResponse201Headers struct {
 	Location *string
 }
 
+// CreateExplainabilityExportHTTPResponse401Headers the declared response headers of an HTTP 401 response for CreateExplainabilityExport
+type CreateExplainabilityExportHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateExplainabilityExportHTTPResponse403Headers the declared response headers of an HTTP 403 response for CreateExplainabilityExport
+type CreateExplainabilityExportHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // CreateExplainabilityExportHTTPResponse429Headers the declared response headers of an HTTP 429 response for CreateExplainabilityExport
 type CreateExplainabilityExportHTTPResponse429Headers struct {
 	RetryAfter *int
@@ -4322,6 +4834,10 @@ type CreateExplainabilityExportHTTPResponse struct {
 	JSON201 *CreateExplainabilityExportResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -4330,6 +4846,8 @@ type CreateExplainabilityExportHTTPResponse struct {
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
@@ -4342,6 +4860,10 @@ type CreateExplainabilityExportHTTPResponse struct {
 	JSON504 *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateExplainabilityExportHTTPResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateExplainabilityExportHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateExplainabilityExportHTTPResponse403Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateExplainabilityExportHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4356,6 +4878,16 @@ func (r CreateExplainabilityExportHTTPResponse) GetJSON201() *CreateExplainabili
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateExplainabilityExportHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateExplainabilityExportHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateExplainabilityExportHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -4376,6 +4908,11 @@ func (r CreateExplainabilityExportHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreateExplainabilityExportHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r CreateExplainabilityExportHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -4432,6 +4969,21 @@ func (r CreateExplainabilityExportHTTPResponse) ContentType() string {
 	return ""
 }
 
+// DeleteExplainabilityExportHTTPResponse401Headers the declared response headers of an HTTP 401 response for DeleteExplainabilityExport
+type DeleteExplainabilityExportHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteExplainabilityExportHTTPResponse403Headers the declared response headers of an HTTP 403 response for DeleteExplainabilityExport
+type DeleteExplainabilityExportHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteExplainabilityExportHTTPResponse429Headers the declared response headers of an HTTP 429 response for DeleteExplainabilityExport
+type DeleteExplainabilityExportHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DeleteExplainabilityExportHTTPResponse503Headers the declared response headers of an HTTP 503 response for DeleteExplainabilityExport
 type DeleteExplainabilityExportHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -4444,12 +4996,20 @@ type DeleteExplainabilityExportHTTPResponse struct {
 	JSON200 *DeleteExplainabilityExportResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4458,6 +5018,12 @@ type DeleteExplainabilityExportHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteExplainabilityExportHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteExplainabilityExportHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteExplainabilityExportHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteExplainabilityExportHTTPResponse503Headers
 }
@@ -4470,6 +5036,16 @@ func (r DeleteExplainabilityExportHTTPResponse) GetJSON200() *DeleteExplainabili
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeleteExplainabilityExportHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteExplainabilityExportHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteExplainabilityExportHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -4485,6 +5061,16 @@ func (r DeleteExplainabilityExportHTTPResponse) GetJSON409() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r DeleteExplainabilityExportHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DeleteExplainabilityExportHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteExplainabilityExportHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -4541,6 +5127,21 @@ type DescribeExplainabilityExportHTTPResponse200Headers struct {
 	ETag *string
 }
 
+// DescribeExplainabilityExportHTTPResponse401Headers the declared response headers of an HTTP 401 response for DescribeExplainabilityExport
+type DescribeExplainabilityExportHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribeExplainabilityExportHTTPResponse403Headers the declared response headers of an HTTP 403 response for DescribeExplainabilityExport
+type DescribeExplainabilityExportHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribeExplainabilityExportHTTPResponse429Headers the declared response headers of an HTTP 429 response for DescribeExplainabilityExport
+type DescribeExplainabilityExportHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DescribeExplainabilityExportHTTPResponse503Headers the declared response headers of an HTTP 503 response for DescribeExplainabilityExport
 type DescribeExplainabilityExportHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -4553,8 +5154,16 @@ type DescribeExplainabilityExportHTTPResponse struct {
 	JSON200 *DescribeExplainabilityExportResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4565,6 +5174,12 @@ type DescribeExplainabilityExportHTTPResponse struct {
 	JSON504 *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DescribeExplainabilityExportHTTPResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DescribeExplainabilityExportHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DescribeExplainabilityExportHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DescribeExplainabilityExportHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DescribeExplainabilityExportHTTPResponse503Headers
 }
@@ -4579,9 +5194,29 @@ func (r DescribeExplainabilityExportHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DescribeExplainabilityExportHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DescribeExplainabilityExportHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DescribeExplainabilityExportHTTPResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DescribeExplainabilityExportHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DescribeExplainabilityExportHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -4633,6 +5268,21 @@ func (r DescribeExplainabilityExportHTTPResponse) ContentType() string {
 	return ""
 }
 
+// StopExplainabilityExportHTTPResponse401Headers the declared response headers of an HTTP 401 response for StopExplainabilityExport
+type StopExplainabilityExportHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// StopExplainabilityExportHTTPResponse403Headers the declared response headers of an HTTP 403 response for StopExplainabilityExport
+type StopExplainabilityExportHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// StopExplainabilityExportHTTPResponse429Headers the declared response headers of an HTTP 429 response for StopExplainabilityExport
+type StopExplainabilityExportHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // StopExplainabilityExportHTTPResponse503Headers the declared response headers of an HTTP 503 response for StopExplainabilityExport
 type StopExplainabilityExportHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -4645,12 +5295,20 @@ type StopExplainabilityExportHTTPResponse struct {
 	JSON200 *StopExplainabilityExportResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4659,6 +5317,12 @@ type StopExplainabilityExportHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StopExplainabilityExportHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *StopExplainabilityExportHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StopExplainabilityExportHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *StopExplainabilityExportHTTPResponse503Headers
 }
@@ -4671,6 +5335,16 @@ func (r StopExplainabilityExportHTTPResponse) GetJSON200() *StopExplainabilityEx
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r StopExplainabilityExportHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StopExplainabilityExportHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StopExplainabilityExportHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -4686,6 +5360,16 @@ func (r StopExplainabilityExportHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r StopExplainabilityExportHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r StopExplainabilityExportHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StopExplainabilityExportHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -4737,6 +5421,21 @@ func (r StopExplainabilityExportHTTPResponse) ContentType() string {
 	return ""
 }
 
+// ListForecastExportJobsHTTPResponse401Headers the declared response headers of an HTTP 401 response for ListForecastExportJobs
+type ListForecastExportJobsHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListForecastExportJobsHTTPResponse403Headers the declared response headers of an HTTP 403 response for ListForecastExportJobs
+type ListForecastExportJobsHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListForecastExportJobsHTTPResponse429Headers the declared response headers of an HTTP 429 response for ListForecastExportJobs
+type ListForecastExportJobsHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ListForecastExportJobsHTTPResponse503Headers the declared response headers of an HTTP 503 response for ListForecastExportJobs
 type ListForecastExportJobsHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -4749,6 +5448,14 @@ type ListForecastExportJobsHTTPResponse struct {
 	JSON200 *ListForecastExportJobsResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4757,6 +5464,12 @@ type ListForecastExportJobsHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListForecastExportJobsHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListForecastExportJobsHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListForecastExportJobsHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListForecastExportJobsHTTPResponse503Headers
 }
@@ -4769,6 +5482,26 @@ func (r ListForecastExportJobsHTTPResponse) GetJSON200() *ListForecastExportJobs
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r ListForecastExportJobsHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListForecastExportJobsHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListForecastExportJobsHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r ListForecastExportJobsHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListForecastExportJobsHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -4825,6 +5558,16 @@ type CreateForecastExportJobHTTPResponse201Headers struct {
 	Location *string
 }
 
+// CreateForecastExportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for CreateForecastExportJob
+type CreateForecastExportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateForecastExportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for CreateForecastExportJob
+type CreateForecastExportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // CreateForecastExportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for CreateForecastExportJob
 type CreateForecastExportJobHTTPResponse429Headers struct {
 	RetryAfter *int
@@ -4842,6 +5585,10 @@ type CreateForecastExportJobHTTPResponse struct {
 	JSON201 *CreateForecastExportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -4850,6 +5597,8 @@ type CreateForecastExportJobHTTPResponse struct {
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
@@ -4862,6 +5611,10 @@ type CreateForecastExportJobHTTPResponse struct {
 	JSON504 *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateForecastExportJobHTTPResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateForecastExportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateForecastExportJobHTTPResponse403Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateForecastExportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4876,6 +5629,16 @@ func (r CreateForecastExportJobHTTPResponse) GetJSON201() *CreateForecastExportJ
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateForecastExportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateForecastExportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateForecastExportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -4896,6 +5659,11 @@ func (r CreateForecastExportJobHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreateForecastExportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r CreateForecastExportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -4952,6 +5720,21 @@ func (r CreateForecastExportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// DeleteForecastExportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for DeleteForecastExportJob
+type DeleteForecastExportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteForecastExportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for DeleteForecastExportJob
+type DeleteForecastExportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteForecastExportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for DeleteForecastExportJob
+type DeleteForecastExportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DeleteForecastExportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for DeleteForecastExportJob
 type DeleteForecastExportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -4964,12 +5747,20 @@ type DeleteForecastExportJobHTTPResponse struct {
 	JSON200 *DeleteForecastExportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4978,6 +5769,12 @@ type DeleteForecastExportJobHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteForecastExportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteForecastExportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteForecastExportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteForecastExportJobHTTPResponse503Headers
 }
@@ -4990,6 +5787,16 @@ func (r DeleteForecastExportJobHTTPResponse) GetJSON200() *DeleteForecastExportJ
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeleteForecastExportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteForecastExportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteForecastExportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -5005,6 +5812,16 @@ func (r DeleteForecastExportJobHTTPResponse) GetJSON409() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r DeleteForecastExportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DeleteForecastExportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteForecastExportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5061,6 +5878,21 @@ type DescribeForecastExportJobHTTPResponse200Headers struct {
 	ETag *string
 }
 
+// DescribeForecastExportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for DescribeForecastExportJob
+type DescribeForecastExportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribeForecastExportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for DescribeForecastExportJob
+type DescribeForecastExportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribeForecastExportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for DescribeForecastExportJob
+type DescribeForecastExportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DescribeForecastExportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for DescribeForecastExportJob
 type DescribeForecastExportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -5073,8 +5905,16 @@ type DescribeForecastExportJobHTTPResponse struct {
 	JSON200 *DescribeForecastExportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5085,6 +5925,12 @@ type DescribeForecastExportJobHTTPResponse struct {
 	JSON504 *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DescribeForecastExportJobHTTPResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DescribeForecastExportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DescribeForecastExportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DescribeForecastExportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DescribeForecastExportJobHTTPResponse503Headers
 }
@@ -5099,9 +5945,29 @@ func (r DescribeForecastExportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DescribeForecastExportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DescribeForecastExportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DescribeForecastExportJobHTTPResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DescribeForecastExportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DescribeForecastExportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5153,6 +6019,21 @@ func (r DescribeForecastExportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// StopForecastExportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for StopForecastExportJob
+type StopForecastExportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// StopForecastExportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for StopForecastExportJob
+type StopForecastExportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// StopForecastExportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for StopForecastExportJob
+type StopForecastExportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // StopForecastExportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for StopForecastExportJob
 type StopForecastExportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -5165,12 +6046,20 @@ type StopForecastExportJobHTTPResponse struct {
 	JSON200 *StopForecastExportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5179,6 +6068,12 @@ type StopForecastExportJobHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StopForecastExportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *StopForecastExportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StopForecastExportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *StopForecastExportJobHTTPResponse503Headers
 }
@@ -5191,6 +6086,16 @@ func (r StopForecastExportJobHTTPResponse) GetJSON200() *StopForecastExportJobRe
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r StopForecastExportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StopForecastExportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StopForecastExportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -5206,6 +6111,16 @@ func (r StopForecastExportJobHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r StopForecastExportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r StopForecastExportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StopForecastExportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5257,6 +6172,21 @@ func (r StopForecastExportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// ListPredictorBacktestExportJobsHTTPResponse401Headers the declared response headers of an HTTP 401 response for ListPredictorBacktestExportJobs
+type ListPredictorBacktestExportJobsHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListPredictorBacktestExportJobsHTTPResponse403Headers the declared response headers of an HTTP 403 response for ListPredictorBacktestExportJobs
+type ListPredictorBacktestExportJobsHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListPredictorBacktestExportJobsHTTPResponse429Headers the declared response headers of an HTTP 429 response for ListPredictorBacktestExportJobs
+type ListPredictorBacktestExportJobsHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ListPredictorBacktestExportJobsHTTPResponse503Headers the declared response headers of an HTTP 503 response for ListPredictorBacktestExportJobs
 type ListPredictorBacktestExportJobsHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -5269,6 +6199,14 @@ type ListPredictorBacktestExportJobsHTTPResponse struct {
 	JSON200 *ListPredictorBacktestExportJobsResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5277,6 +6215,12 @@ type ListPredictorBacktestExportJobsHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPredictorBacktestExportJobsHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPredictorBacktestExportJobsHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPredictorBacktestExportJobsHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListPredictorBacktestExportJobsHTTPResponse503Headers
 }
@@ -5289,6 +6233,26 @@ func (r ListPredictorBacktestExportJobsHTTPResponse) GetJSON200() *ListPredictor
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r ListPredictorBacktestExportJobsHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListPredictorBacktestExportJobsHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListPredictorBacktestExportJobsHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r ListPredictorBacktestExportJobsHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListPredictorBacktestExportJobsHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5345,6 +6309,16 @@ type CreatePredictorBacktestExportJobHTTPResponse201Headers struct {
 	Location *string
 }
 
+// CreatePredictorBacktestExportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for CreatePredictorBacktestExportJob
+type CreatePredictorBacktestExportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreatePredictorBacktestExportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for CreatePredictorBacktestExportJob
+type CreatePredictorBacktestExportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // CreatePredictorBacktestExportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for CreatePredictorBacktestExportJob
 type CreatePredictorBacktestExportJobHTTPResponse429Headers struct {
 	RetryAfter *int
@@ -5362,6 +6336,10 @@ type CreatePredictorBacktestExportJobHTTPResponse struct {
 	JSON201 *CreatePredictorBacktestExportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -5370,6 +6348,8 @@ type CreatePredictorBacktestExportJobHTTPResponse struct {
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
@@ -5382,6 +6362,10 @@ type CreatePredictorBacktestExportJobHTTPResponse struct {
 	JSON504 *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePredictorBacktestExportJobHTTPResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePredictorBacktestExportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePredictorBacktestExportJobHTTPResponse403Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreatePredictorBacktestExportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5396,6 +6380,16 @@ func (r CreatePredictorBacktestExportJobHTTPResponse) GetJSON201() *CreatePredic
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreatePredictorBacktestExportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreatePredictorBacktestExportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreatePredictorBacktestExportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -5416,6 +6410,11 @@ func (r CreatePredictorBacktestExportJobHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreatePredictorBacktestExportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r CreatePredictorBacktestExportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5472,6 +6471,21 @@ func (r CreatePredictorBacktestExportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// DeletePredictorBacktestExportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for DeletePredictorBacktestExportJob
+type DeletePredictorBacktestExportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeletePredictorBacktestExportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for DeletePredictorBacktestExportJob
+type DeletePredictorBacktestExportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeletePredictorBacktestExportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for DeletePredictorBacktestExportJob
+type DeletePredictorBacktestExportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DeletePredictorBacktestExportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for DeletePredictorBacktestExportJob
 type DeletePredictorBacktestExportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -5484,12 +6498,20 @@ type DeletePredictorBacktestExportJobHTTPResponse struct {
 	JSON200 *DeletePredictorBacktestExportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5498,6 +6520,12 @@ type DeletePredictorBacktestExportJobHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeletePredictorBacktestExportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeletePredictorBacktestExportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeletePredictorBacktestExportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeletePredictorBacktestExportJobHTTPResponse503Headers
 }
@@ -5510,6 +6538,16 @@ func (r DeletePredictorBacktestExportJobHTTPResponse) GetJSON200() *DeletePredic
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeletePredictorBacktestExportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeletePredictorBacktestExportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeletePredictorBacktestExportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -5525,6 +6563,16 @@ func (r DeletePredictorBacktestExportJobHTTPResponse) GetJSON409() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r DeletePredictorBacktestExportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DeletePredictorBacktestExportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeletePredictorBacktestExportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5581,6 +6629,21 @@ type DescribePredictorBacktestExportJobHTTPResponse200Headers struct {
 	ETag *string
 }
 
+// DescribePredictorBacktestExportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for DescribePredictorBacktestExportJob
+type DescribePredictorBacktestExportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribePredictorBacktestExportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for DescribePredictorBacktestExportJob
+type DescribePredictorBacktestExportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribePredictorBacktestExportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for DescribePredictorBacktestExportJob
+type DescribePredictorBacktestExportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DescribePredictorBacktestExportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for DescribePredictorBacktestExportJob
 type DescribePredictorBacktestExportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -5593,8 +6656,16 @@ type DescribePredictorBacktestExportJobHTTPResponse struct {
 	JSON200 *DescribePredictorBacktestExportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5605,6 +6676,12 @@ type DescribePredictorBacktestExportJobHTTPResponse struct {
 	JSON504 *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DescribePredictorBacktestExportJobHTTPResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DescribePredictorBacktestExportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DescribePredictorBacktestExportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DescribePredictorBacktestExportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DescribePredictorBacktestExportJobHTTPResponse503Headers
 }
@@ -5619,9 +6696,29 @@ func (r DescribePredictorBacktestExportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DescribePredictorBacktestExportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DescribePredictorBacktestExportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DescribePredictorBacktestExportJobHTTPResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DescribePredictorBacktestExportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DescribePredictorBacktestExportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5673,6 +6770,21 @@ func (r DescribePredictorBacktestExportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// StopPredictorBacktestExportJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for StopPredictorBacktestExportJob
+type StopPredictorBacktestExportJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// StopPredictorBacktestExportJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for StopPredictorBacktestExportJob
+type StopPredictorBacktestExportJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// StopPredictorBacktestExportJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for StopPredictorBacktestExportJob
+type StopPredictorBacktestExportJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // StopPredictorBacktestExportJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for StopPredictorBacktestExportJob
 type StopPredictorBacktestExportJobHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -5685,12 +6797,20 @@ type StopPredictorBacktestExportJobHTTPResponse struct {
 	JSON200 *StopPredictorBacktestExportJobResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5699,6 +6819,12 @@ type StopPredictorBacktestExportJobHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StopPredictorBacktestExportJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *StopPredictorBacktestExportJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StopPredictorBacktestExportJobHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *StopPredictorBacktestExportJobHTTPResponse503Headers
 }
@@ -5711,6 +6837,16 @@ func (r StopPredictorBacktestExportJobHTTPResponse) GetJSON200() *StopPredictorB
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r StopPredictorBacktestExportJobHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StopPredictorBacktestExportJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StopPredictorBacktestExportJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -5726,6 +6862,16 @@ func (r StopPredictorBacktestExportJobHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r StopPredictorBacktestExportJobHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r StopPredictorBacktestExportJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StopPredictorBacktestExportJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5777,6 +6923,21 @@ func (r StopPredictorBacktestExportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// UntagResourceHTTPResponse401Headers the declared response headers of an HTTP 401 response for UntagResource
+type UntagResourceHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UntagResourceHTTPResponse403Headers the declared response headers of an HTTP 403 response for UntagResource
+type UntagResourceHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// UntagResourceHTTPResponse429Headers the declared response headers of an HTTP 429 response for UntagResource
+type UntagResourceHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // UntagResourceHTTPResponse503Headers the declared response headers of an HTTP 503 response for UntagResource
 type UntagResourceHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -5789,10 +6950,18 @@ type UntagResourceHTTPResponse struct {
 	JSON200 *UntagResourceResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5801,6 +6970,12 @@ type UntagResourceHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UntagResourceHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UntagResourceHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UntagResourceHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *UntagResourceHTTPResponse503Headers
 }
@@ -5815,6 +6990,16 @@ func (r UntagResourceHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UntagResourceHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UntagResourceHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r UntagResourceHTTPResponse) GetJSON404() *Error {
 	return r.JSON404
@@ -5823,6 +7008,16 @@ func (r UntagResourceHTTPResponse) GetJSON404() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UntagResourceHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r UntagResourceHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UntagResourceHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5874,6 +7069,21 @@ func (r UntagResourceHTTPResponse) ContentType() string {
 	return ""
 }
 
+// ListTagsForResourceHTTPResponse401Headers the declared response headers of an HTTP 401 response for ListTagsForResource
+type ListTagsForResourceHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListTagsForResourceHTTPResponse403Headers the declared response headers of an HTTP 403 response for ListTagsForResource
+type ListTagsForResourceHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListTagsForResourceHTTPResponse429Headers the declared response headers of an HTTP 429 response for ListTagsForResource
+type ListTagsForResourceHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ListTagsForResourceHTTPResponse503Headers the declared response headers of an HTTP 503 response for ListTagsForResource
 type ListTagsForResourceHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -5886,8 +7096,16 @@ type ListTagsForResourceHTTPResponse struct {
 	JSON200 *ListTagsForResourceResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5896,6 +7114,12 @@ type ListTagsForResourceHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListTagsForResourceHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListTagsForResourceHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListTagsForResourceHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListTagsForResourceHTTPResponse503Headers
 }
@@ -5910,9 +7134,29 @@ func (r ListTagsForResourceHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTagsForResourceHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListTagsForResourceHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ListTagsForResourceHTTPResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r ListTagsForResourceHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListTagsForResourceHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -5964,6 +7208,16 @@ func (r ListTagsForResourceHTTPResponse) ContentType() string {
 	return ""
 }
 
+// TagResourceHTTPResponse401Headers the declared response headers of an HTTP 401 response for TagResource
+type TagResourceHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// TagResourceHTTPResponse403Headers the declared response headers of an HTTP 403 response for TagResource
+type TagResourceHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // TagResourceHTTPResponse429Headers the declared response headers of an HTTP 429 response for TagResource
 type TagResourceHTTPResponse429Headers struct {
 	RetryAfter *int
@@ -5981,12 +7235,18 @@ type TagResourceHTTPResponse struct {
 	JSON200 *TagResourceResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
@@ -5997,6 +7257,10 @@ type TagResourceHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TagResourceHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *TagResourceHTTPResponse403Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *TagResourceHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6013,6 +7277,16 @@ func (r TagResourceHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TagResourceHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TagResourceHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r TagResourceHTTPResponse) GetJSON404() *Error {
 	return r.JSON404
@@ -6026,6 +7300,11 @@ func (r TagResourceHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r TagResourceHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r TagResourceHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -6082,6 +7361,21 @@ func (r TagResourceHTTPResponse) ContentType() string {
 	return ""
 }
 
+// ListWhatIfForecastExportsHTTPResponse401Headers the declared response headers of an HTTP 401 response for ListWhatIfForecastExports
+type ListWhatIfForecastExportsHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListWhatIfForecastExportsHTTPResponse403Headers the declared response headers of an HTTP 403 response for ListWhatIfForecastExports
+type ListWhatIfForecastExportsHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListWhatIfForecastExportsHTTPResponse429Headers the declared response headers of an HTTP 429 response for ListWhatIfForecastExports
+type ListWhatIfForecastExportsHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ListWhatIfForecastExportsHTTPResponse503Headers the declared response headers of an HTTP 503 response for ListWhatIfForecastExports
 type ListWhatIfForecastExportsHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -6094,6 +7388,14 @@ type ListWhatIfForecastExportsHTTPResponse struct {
 	JSON200 *ListWhatIfForecastExportsResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6102,6 +7404,12 @@ type ListWhatIfForecastExportsHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListWhatIfForecastExportsHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListWhatIfForecastExportsHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListWhatIfForecastExportsHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListWhatIfForecastExportsHTTPResponse503Headers
 }
@@ -6114,6 +7422,26 @@ func (r ListWhatIfForecastExportsHTTPResponse) GetJSON200() *ListWhatIfForecastE
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r ListWhatIfForecastExportsHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListWhatIfForecastExportsHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListWhatIfForecastExportsHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r ListWhatIfForecastExportsHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListWhatIfForecastExportsHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -6170,6 +7498,16 @@ type CreateWhatIfForecastExportHTTPResponse201Headers struct {
 	Location *string
 }
 
+// CreateWhatIfForecastExportHTTPResponse401Headers the declared response headers of an HTTP 401 response for CreateWhatIfForecastExport
+type CreateWhatIfForecastExportHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateWhatIfForecastExportHTTPResponse403Headers the declared response headers of an HTTP 403 response for CreateWhatIfForecastExport
+type CreateWhatIfForecastExportHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // CreateWhatIfForecastExportHTTPResponse429Headers the declared response headers of an HTTP 429 response for CreateWhatIfForecastExport
 type CreateWhatIfForecastExportHTTPResponse429Headers struct {
 	RetryAfter *int
@@ -6187,6 +7525,10 @@ type CreateWhatIfForecastExportHTTPResponse struct {
 	JSON201 *CreateWhatIfForecastExportResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -6195,6 +7537,8 @@ type CreateWhatIfForecastExportHTTPResponse struct {
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
@@ -6207,6 +7551,10 @@ type CreateWhatIfForecastExportHTTPResponse struct {
 	JSON504 *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateWhatIfForecastExportHTTPResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateWhatIfForecastExportHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateWhatIfForecastExportHTTPResponse403Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateWhatIfForecastExportHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -6221,6 +7569,16 @@ func (r CreateWhatIfForecastExportHTTPResponse) GetJSON201() *CreateWhatIfForeca
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateWhatIfForecastExportHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateWhatIfForecastExportHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateWhatIfForecastExportHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6241,6 +7599,11 @@ func (r CreateWhatIfForecastExportHTTPResponse) GetJSON413() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreateWhatIfForecastExportHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r CreateWhatIfForecastExportHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -6297,6 +7660,21 @@ func (r CreateWhatIfForecastExportHTTPResponse) ContentType() string {
 	return ""
 }
 
+// DeleteWhatIfForecastExportHTTPResponse401Headers the declared response headers of an HTTP 401 response for DeleteWhatIfForecastExport
+type DeleteWhatIfForecastExportHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteWhatIfForecastExportHTTPResponse403Headers the declared response headers of an HTTP 403 response for DeleteWhatIfForecastExport
+type DeleteWhatIfForecastExportHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteWhatIfForecastExportHTTPResponse429Headers the declared response headers of an HTTP 429 response for DeleteWhatIfForecastExport
+type DeleteWhatIfForecastExportHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DeleteWhatIfForecastExportHTTPResponse503Headers the declared response headers of an HTTP 503 response for DeleteWhatIfForecastExport
 type DeleteWhatIfForecastExportHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -6309,12 +7687,20 @@ type DeleteWhatIfForecastExportHTTPResponse struct {
 	JSON200 *DeleteWhatIfForecastExportResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6323,6 +7709,12 @@ type DeleteWhatIfForecastExportHTTPResponse struct {
 	JSON503 *Error
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteWhatIfForecastExportHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteWhatIfForecastExportHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteWhatIfForecastExportHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteWhatIfForecastExportHTTPResponse503Headers
 }
@@ -6335,6 +7727,16 @@ func (r DeleteWhatIfForecastExportHTTPResponse) GetJSON200() *DeleteWhatIfForeca
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeleteWhatIfForecastExportHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteWhatIfForecastExportHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteWhatIfForecastExportHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6350,6 +7752,16 @@ func (r DeleteWhatIfForecastExportHTTPResponse) GetJSON409() *Error {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r DeleteWhatIfForecastExportHTTPResponse) GetJSON415() *Error {
 	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DeleteWhatIfForecastExportHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteWhatIfForecastExportHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -6406,6 +7818,21 @@ type DescribeWhatIfForecastExportHTTPResponse200Headers struct {
 	ETag *string
 }
 
+// DescribeWhatIfForecastExportHTTPResponse401Headers the declared response headers of an HTTP 401 response for DescribeWhatIfForecastExport
+type DescribeWhatIfForecastExportHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribeWhatIfForecastExportHTTPResponse403Headers the declared response headers of an HTTP 403 response for DescribeWhatIfForecastExport
+type DescribeWhatIfForecastExportHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DescribeWhatIfForecastExportHTTPResponse429Headers the declared response headers of an HTTP 429 response for DescribeWhatIfForecastExport
+type DescribeWhatIfForecastExportHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
 // DescribeWhatIfForecastExportHTTPResponse503Headers the declared response headers of an HTTP 503 response for DescribeWhatIfForecastExport
 type DescribeWhatIfForecastExportHTTPResponse503Headers struct {
 	RetryAfter *int
@@ -6418,8 +7845,16 @@ type DescribeWhatIfForecastExportHTTPResponse struct {
 	JSON200 *DescribeWhatIfForecastExportResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6430,6 +7865,12 @@ type DescribeWhatIfForecastExportHTTPResponse struct {
 	JSON504 *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DescribeWhatIfForecastExportHTTPResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DescribeWhatIfForecastExportHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DescribeWhatIfForecastExportHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DescribeWhatIfForecastExportHTTPResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DescribeWhatIfForecastExportHTTPResponse503Headers
 }
@@ -6444,9 +7885,29 @@ func (r DescribeWhatIfForecastExportHTTPResponse) GetJSON400() *Error {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DescribeWhatIfForecastExportHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DescribeWhatIfForecastExportHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DescribeWhatIfForecastExportHTTPResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r DescribeWhatIfForecastExportHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DescribeWhatIfForecastExportHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
 }
 
 // GetJSON431 returns the response for an HTTP 431 `application/json` response
@@ -6500,6 +7961,8 @@ func (r DescribeWhatIfForecastExportHTTPResponse) ContentType() string {
 
 // ListDatasetImportJobsWithResponse Lists dataset import jobs, newest first (AWS ListDatasetImportJobs).
 //
+// Scope: forecast.read (when the gateway authenticates callers).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/dataset-import-jobs (the `ListDatasetImportJobs` operationId).
@@ -6513,6 +7976,8 @@ func (c *ClientWithResponses) ListDatasetImportJobsWithResponse(ctx context.Cont
 
 // CreateDatasetImportJobWithBodyWithResponse Creates a dataset import job (AWS CreateDatasetImportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
+//
+// Scope: forecast.write (when the gateway authenticates callers).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6528,6 +7993,8 @@ func (c *ClientWithResponses) CreateDatasetImportJobWithBodyWithResponse(ctx con
 // CreateDatasetImportJobWithResponse Creates a dataset import job (AWS CreateDatasetImportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/dataset-import-jobs (the `CreateDatasetImportJob` operationId).
@@ -6541,6 +8008,8 @@ func (c *ClientWithResponses) CreateDatasetImportJobWithResponse(ctx context.Con
 
 // DeleteDatasetImportJobWithResponse Deletes a dataset import job in ACTIVE or CREATE_FAILED (AWS DeleteDatasetImportJob).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/dataset-import-jobs/{dataset_import_job_arn} (the `DeleteDatasetImportJob` operationId).
@@ -6553,6 +8022,8 @@ func (c *ClientWithResponses) DeleteDatasetImportJobWithResponse(ctx context.Con
 }
 
 // DescribeDatasetImportJobWithResponse Describes one dataset import job (AWS DescribeDatasetImportJob).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6568,6 +8039,8 @@ func (c *ClientWithResponses) DescribeDatasetImportJobWithResponse(ctx context.C
 // StopDatasetImportJobWithBodyWithResponse Stops a dataset import job that is still being created (AWS StopResource,
 // with the ARN checked to be a dataset import job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/dataset-import-jobs/{dataset_import_job_arn}:stop (the `StopDatasetImportJob` operationId).
@@ -6582,6 +8055,8 @@ func (c *ClientWithResponses) StopDatasetImportJobWithBodyWithResponse(ctx conte
 // StopDatasetImportJobWithResponse Stops a dataset import job that is still being created (AWS StopResource,
 // with the ARN checked to be a dataset import job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/dataset-import-jobs/{dataset_import_job_arn}:stop (the `StopDatasetImportJob` operationId).
@@ -6594,6 +8069,8 @@ func (c *ClientWithResponses) StopDatasetImportJobWithResponse(ctx context.Conte
 }
 
 // ListExplainabilityExportsWithResponse Lists Explainability exports, newest first (AWS ListExplainabilityExports).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6609,6 +8086,8 @@ func (c *ClientWithResponses) ListExplainabilityExportsWithResponse(ctx context.
 // CreateExplainabilityExportWithBodyWithResponse Creates an Explainability export (AWS CreateExplainabilityExport).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/explainability-exports (the `CreateExplainabilityExport` operationId).
@@ -6623,6 +8102,8 @@ func (c *ClientWithResponses) CreateExplainabilityExportWithBodyWithResponse(ctx
 // CreateExplainabilityExportWithResponse Creates an Explainability export (AWS CreateExplainabilityExport).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/explainability-exports (the `CreateExplainabilityExport` operationId).
@@ -6636,6 +8117,8 @@ func (c *ClientWithResponses) CreateExplainabilityExportWithResponse(ctx context
 
 // DeleteExplainabilityExportWithResponse Deletes an Explainability export in ACTIVE or CREATE_FAILED (AWS DeleteExplainabilityExport).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/explainability-exports/{explainability_export_arn} (the `DeleteExplainabilityExport` operationId).
@@ -6648,6 +8131,8 @@ func (c *ClientWithResponses) DeleteExplainabilityExportWithResponse(ctx context
 }
 
 // DescribeExplainabilityExportWithResponse Describes one Explainability export (AWS DescribeExplainabilityExport).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6663,6 +8148,8 @@ func (c *ClientWithResponses) DescribeExplainabilityExportWithResponse(ctx conte
 // StopExplainabilityExportWithBodyWithResponse Stops an Explainability export that is still being created (AWS StopResource,
 // with the ARN checked to be an Explainability export first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/explainability-exports/{explainability_export_arn}:stop (the `StopExplainabilityExport` operationId).
@@ -6677,6 +8164,8 @@ func (c *ClientWithResponses) StopExplainabilityExportWithBodyWithResponse(ctx c
 // StopExplainabilityExportWithResponse Stops an Explainability export that is still being created (AWS StopResource,
 // with the ARN checked to be an Explainability export first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/explainability-exports/{explainability_export_arn}:stop (the `StopExplainabilityExport` operationId).
@@ -6689,6 +8178,8 @@ func (c *ClientWithResponses) StopExplainabilityExportWithResponse(ctx context.C
 }
 
 // ListForecastExportJobsWithResponse Lists forecast export jobs, newest first (AWS ListForecastExportJobs).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6704,6 +8195,8 @@ func (c *ClientWithResponses) ListForecastExportJobsWithResponse(ctx context.Con
 // CreateForecastExportJobWithBodyWithResponse Creates a forecast export job (AWS CreateForecastExportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/forecast-export-jobs (the `CreateForecastExportJob` operationId).
@@ -6718,6 +8211,8 @@ func (c *ClientWithResponses) CreateForecastExportJobWithBodyWithResponse(ctx co
 // CreateForecastExportJobWithResponse Creates a forecast export job (AWS CreateForecastExportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/forecast-export-jobs (the `CreateForecastExportJob` operationId).
@@ -6731,6 +8226,8 @@ func (c *ClientWithResponses) CreateForecastExportJobWithResponse(ctx context.Co
 
 // DeleteForecastExportJobWithResponse Deletes a forecast export job in ACTIVE or CREATE_FAILED (AWS DeleteForecastExportJob).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/forecast-export-jobs/{forecast_export_job_arn} (the `DeleteForecastExportJob` operationId).
@@ -6743,6 +8240,8 @@ func (c *ClientWithResponses) DeleteForecastExportJobWithResponse(ctx context.Co
 }
 
 // DescribeForecastExportJobWithResponse Describes one forecast export job (AWS DescribeForecastExportJob).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6758,6 +8257,8 @@ func (c *ClientWithResponses) DescribeForecastExportJobWithResponse(ctx context.
 // StopForecastExportJobWithBodyWithResponse Stops a forecast export job that is still being created (AWS StopResource,
 // with the ARN checked to be a forecast export job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
@@ -6772,6 +8273,8 @@ func (c *ClientWithResponses) StopForecastExportJobWithBodyWithResponse(ctx cont
 // StopForecastExportJobWithResponse Stops a forecast export job that is still being created (AWS StopResource,
 // with the ARN checked to be a forecast export job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
@@ -6784,6 +8287,8 @@ func (c *ClientWithResponses) StopForecastExportJobWithResponse(ctx context.Cont
 }
 
 // ListPredictorBacktestExportJobsWithResponse Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6799,6 +8304,8 @@ func (c *ClientWithResponses) ListPredictorBacktestExportJobsWithResponse(ctx co
 // CreatePredictorBacktestExportJobWithBodyWithResponse Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/predictor-backtest-export-jobs (the `CreatePredictorBacktestExportJob` operationId).
@@ -6813,6 +8320,8 @@ func (c *ClientWithResponses) CreatePredictorBacktestExportJobWithBodyWithRespon
 // CreatePredictorBacktestExportJobWithResponse Creates a predictor backtest export job (AWS CreatePredictorBacktestExportJob).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/predictor-backtest-export-jobs (the `CreatePredictorBacktestExportJob` operationId).
@@ -6826,6 +8335,8 @@ func (c *ClientWithResponses) CreatePredictorBacktestExportJobWithResponse(ctx c
 
 // DeletePredictorBacktestExportJobWithResponse Deletes a predictor backtest export job in ACTIVE or CREATE_FAILED (AWS DeletePredictorBacktestExportJob).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn} (the `DeletePredictorBacktestExportJob` operationId).
@@ -6838,6 +8349,8 @@ func (c *ClientWithResponses) DeletePredictorBacktestExportJobWithResponse(ctx c
 }
 
 // DescribePredictorBacktestExportJobWithResponse Describes one predictor backtest export job (AWS DescribePredictorBacktestExportJob).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6853,6 +8366,8 @@ func (c *ClientWithResponses) DescribePredictorBacktestExportJobWithResponse(ctx
 // StopPredictorBacktestExportJobWithBodyWithResponse Stops a predictor backtest export job that is still being created (AWS StopResource,
 // with the ARN checked to be a predictor backtest export job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn}:stop (the `StopPredictorBacktestExportJob` operationId).
@@ -6867,6 +8382,8 @@ func (c *ClientWithResponses) StopPredictorBacktestExportJobWithBodyWithResponse
 // StopPredictorBacktestExportJobWithResponse Stops a predictor backtest export job that is still being created (AWS StopResource,
 // with the ARN checked to be a predictor backtest export job first).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/predictor-backtest-export-jobs/{predictor_backtest_export_job_arn}:stop (the `StopPredictorBacktestExportJob` operationId).
@@ -6880,6 +8397,8 @@ func (c *ClientWithResponses) StopPredictorBacktestExportJobWithResponse(ctx con
 
 // UntagResourceWithResponse Removes tags from a job of any of the five types (AWS UntagResource).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/tags/{resource_arn} (the `UntagResource` operationId).
@@ -6892,6 +8411,8 @@ func (c *ClientWithResponses) UntagResourceWithResponse(ctx context.Context, res
 }
 
 // ListTagsForResourceWithResponse Lists the tags of a job of any of the five types (AWS ListTagsForResource).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6907,6 +8428,8 @@ func (c *ClientWithResponses) ListTagsForResourceWithResponse(ctx context.Contex
 // TagResourceWithBodyWithResponse Adds tags to a job of any of the five types, or changes their values
 // (AWS TagResource).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tags/{resource_arn} (the `TagResource` operationId).
@@ -6921,6 +8444,8 @@ func (c *ClientWithResponses) TagResourceWithBodyWithResponse(ctx context.Contex
 // TagResourceWithResponse Adds tags to a job of any of the five types, or changes their values
 // (AWS TagResource).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/tags/{resource_arn} (the `TagResource` operationId).
@@ -6933,6 +8458,8 @@ func (c *ClientWithResponses) TagResourceWithResponse(ctx context.Context, resou
 }
 
 // ListWhatIfForecastExportsWithResponse Lists what-if forecast exports, newest first (AWS ListWhatIfForecastExports).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6948,6 +8475,8 @@ func (c *ClientWithResponses) ListWhatIfForecastExportsWithResponse(ctx context.
 // CreateWhatIfForecastExportWithBodyWithResponse Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/what-if-forecast-exports (the `CreateWhatIfForecastExport` operationId).
@@ -6962,6 +8491,8 @@ func (c *ClientWithResponses) CreateWhatIfForecastExportWithBodyWithResponse(ctx
 // CreateWhatIfForecastExportWithResponse Creates a what-if forecast export (AWS CreateWhatIfForecastExport).
 // Every input rule of the AWS reference is checked before any AWS call.
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/what-if-forecast-exports (the `CreateWhatIfForecastExport` operationId).
@@ -6975,6 +8506,8 @@ func (c *ClientWithResponses) CreateWhatIfForecastExportWithResponse(ctx context
 
 // DeleteWhatIfForecastExportWithResponse Deletes a what-if forecast export in ACTIVE or CREATE_FAILED (AWS DeleteWhatIfForecastExport).
 //
+// Scope: forecast.write (when the gateway authenticates callers).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/what-if-forecast-exports/{what_if_forecast_export_arn} (the `DeleteWhatIfForecastExport` operationId).
@@ -6987,6 +8520,8 @@ func (c *ClientWithResponses) DeleteWhatIfForecastExportWithResponse(ctx context
 }
 
 // DescribeWhatIfForecastExportWithResponse Describes one what-if forecast export (AWS DescribeWhatIfForecastExport).
+//
+// Scope: forecast.read (when the gateway authenticates callers).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7027,6 +8562,34 @@ func ParseListDatasetImportJobsHTTPResponse(rsp *http.Response) (*ListDatasetImp
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7058,6 +8621,36 @@ func ParseListDatasetImportJobsHTTPResponse(rsp *http.Response) (*ListDatasetImp
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListDatasetImportJobsHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListDatasetImportJobsHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListDatasetImportJobsHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListDatasetImportJobsHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7101,6 +8694,20 @@ func ParseCreateDatasetImportJobHTTPResponse(rsp *http.Response) (*CreateDataset
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7128,6 +8735,13 @@ func ParseCreateDatasetImportJobHTTPResponse(rsp *http.Response) (*CreateDataset
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Error
@@ -7177,6 +8791,26 @@ func ParseCreateDatasetImportJobHTTPResponse(rsp *http.Response) (*CreateDataset
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateDatasetImportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateDatasetImportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateDatasetImportJobHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7230,6 +8864,20 @@ func ParseDeleteDatasetImportJobHTTPResponse(rsp *http.Response) (*DeleteDataset
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7250,6 +8898,20 @@ func ParseDeleteDatasetImportJobHTTPResponse(rsp *http.Response) (*DeleteDataset
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -7282,6 +8944,36 @@ func ParseDeleteDatasetImportJobHTTPResponse(rsp *http.Response) (*DeleteDataset
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteDatasetImportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteDatasetImportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteDatasetImportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteDatasetImportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7328,12 +9020,40 @@ func ParseDescribeDatasetImportJobHTTPResponse(rsp *http.Response) (*DescribeDat
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -7376,6 +9096,36 @@ func ParseDescribeDatasetImportJobHTTPResponse(rsp *http.Response) (*DescribeDat
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers DescribeDatasetImportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DescribeDatasetImportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DescribeDatasetImportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DescribeDatasetImportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7419,6 +9169,20 @@ func ParseStopDatasetImportJobHTTPResponse(rsp *http.Response) (*StopDatasetImpo
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7439,6 +9203,20 @@ func ParseStopDatasetImportJobHTTPResponse(rsp *http.Response) (*StopDatasetImpo
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -7471,6 +9249,36 @@ func ParseStopDatasetImportJobHTTPResponse(rsp *http.Response) (*StopDatasetImpo
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers StopDatasetImportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers StopDatasetImportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers StopDatasetImportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StopDatasetImportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7514,6 +9322,34 @@ func ParseListExplainabilityExportsHTTPResponse(rsp *http.Response) (*ListExplai
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7545,6 +9381,36 @@ func ParseListExplainabilityExportsHTTPResponse(rsp *http.Response) (*ListExplai
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListExplainabilityExportsHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListExplainabilityExportsHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListExplainabilityExportsHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListExplainabilityExportsHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7588,6 +9454,20 @@ func ParseCreateExplainabilityExportHTTPResponse(rsp *http.Response) (*CreateExp
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7615,6 +9495,13 @@ func ParseCreateExplainabilityExportHTTPResponse(rsp *http.Response) (*CreateExp
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Error
@@ -7664,6 +9551,26 @@ func ParseCreateExplainabilityExportHTTPResponse(rsp *http.Response) (*CreateExp
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateExplainabilityExportHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateExplainabilityExportHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateExplainabilityExportHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7717,6 +9624,20 @@ func ParseDeleteExplainabilityExportHTTPResponse(rsp *http.Response) (*DeleteExp
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7737,6 +9658,20 @@ func ParseDeleteExplainabilityExportHTTPResponse(rsp *http.Response) (*DeleteExp
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -7769,6 +9704,36 @@ func ParseDeleteExplainabilityExportHTTPResponse(rsp *http.Response) (*DeleteExp
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteExplainabilityExportHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteExplainabilityExportHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteExplainabilityExportHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteExplainabilityExportHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7815,12 +9780,40 @@ func ParseDescribeExplainabilityExportHTTPResponse(rsp *http.Response) (*Describ
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -7863,6 +9856,36 @@ func ParseDescribeExplainabilityExportHTTPResponse(rsp *http.Response) (*Describ
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers DescribeExplainabilityExportHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DescribeExplainabilityExportHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DescribeExplainabilityExportHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DescribeExplainabilityExportHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -7906,6 +9929,20 @@ func ParseStopExplainabilityExportHTTPResponse(rsp *http.Response) (*StopExplain
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7926,6 +9963,20 @@ func ParseStopExplainabilityExportHTTPResponse(rsp *http.Response) (*StopExplain
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -7958,6 +10009,36 @@ func ParseStopExplainabilityExportHTTPResponse(rsp *http.Response) (*StopExplain
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers StopExplainabilityExportHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers StopExplainabilityExportHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers StopExplainabilityExportHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StopExplainabilityExportHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8001,6 +10082,34 @@ func ParseListForecastExportJobsHTTPResponse(rsp *http.Response) (*ListForecastE
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8032,6 +10141,36 @@ func ParseListForecastExportJobsHTTPResponse(rsp *http.Response) (*ListForecastE
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListForecastExportJobsHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListForecastExportJobsHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListForecastExportJobsHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListForecastExportJobsHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8075,6 +10214,20 @@ func ParseCreateForecastExportJobHTTPResponse(rsp *http.Response) (*CreateForeca
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8102,6 +10255,13 @@ func ParseCreateForecastExportJobHTTPResponse(rsp *http.Response) (*CreateForeca
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Error
@@ -8151,6 +10311,26 @@ func ParseCreateForecastExportJobHTTPResponse(rsp *http.Response) (*CreateForeca
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateForecastExportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateForecastExportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateForecastExportJobHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8204,6 +10384,20 @@ func ParseDeleteForecastExportJobHTTPResponse(rsp *http.Response) (*DeleteForeca
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8224,6 +10418,20 @@ func ParseDeleteForecastExportJobHTTPResponse(rsp *http.Response) (*DeleteForeca
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -8256,6 +10464,36 @@ func ParseDeleteForecastExportJobHTTPResponse(rsp *http.Response) (*DeleteForeca
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteForecastExportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteForecastExportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteForecastExportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteForecastExportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8302,12 +10540,40 @@ func ParseDescribeForecastExportJobHTTPResponse(rsp *http.Response) (*DescribeFo
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -8350,6 +10616,36 @@ func ParseDescribeForecastExportJobHTTPResponse(rsp *http.Response) (*DescribeFo
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers DescribeForecastExportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DescribeForecastExportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DescribeForecastExportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DescribeForecastExportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8393,6 +10689,20 @@ func ParseStopForecastExportJobHTTPResponse(rsp *http.Response) (*StopForecastEx
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8413,6 +10723,20 @@ func ParseStopForecastExportJobHTTPResponse(rsp *http.Response) (*StopForecastEx
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -8445,6 +10769,36 @@ func ParseStopForecastExportJobHTTPResponse(rsp *http.Response) (*StopForecastEx
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers StopForecastExportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers StopForecastExportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers StopForecastExportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StopForecastExportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8488,6 +10842,34 @@ func ParseListPredictorBacktestExportJobsHTTPResponse(rsp *http.Response) (*List
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8519,6 +10901,36 @@ func ParseListPredictorBacktestExportJobsHTTPResponse(rsp *http.Response) (*List
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListPredictorBacktestExportJobsHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPredictorBacktestExportJobsHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListPredictorBacktestExportJobsHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListPredictorBacktestExportJobsHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8562,6 +10974,20 @@ func ParseCreatePredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*Cre
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8589,6 +11015,13 @@ func ParseCreatePredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*Cre
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Error
@@ -8638,6 +11071,26 @@ func ParseCreatePredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*Cre
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePredictorBacktestExportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePredictorBacktestExportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreatePredictorBacktestExportJobHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8691,6 +11144,20 @@ func ParseDeletePredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*Del
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8711,6 +11178,20 @@ func ParseDeletePredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*Del
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -8743,6 +11224,36 @@ func ParseDeletePredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*Del
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers DeletePredictorBacktestExportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeletePredictorBacktestExportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeletePredictorBacktestExportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeletePredictorBacktestExportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8789,12 +11300,40 @@ func ParseDescribePredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*D
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -8837,6 +11376,36 @@ func ParseDescribePredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*D
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers DescribePredictorBacktestExportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DescribePredictorBacktestExportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DescribePredictorBacktestExportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DescribePredictorBacktestExportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8880,6 +11449,20 @@ func ParseStopPredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*StopP
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8900,6 +11483,20 @@ func ParseStopPredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*StopP
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -8932,6 +11529,36 @@ func ParseStopPredictorBacktestExportJobHTTPResponse(rsp *http.Response) (*StopP
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers StopPredictorBacktestExportJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers StopPredictorBacktestExportJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers StopPredictorBacktestExportJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StopPredictorBacktestExportJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8975,6 +11602,20 @@ func ParseUntagResourceHTTPResponse(rsp *http.Response) (*UntagResourceHTTPRespo
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8988,6 +11629,20 @@ func ParseUntagResourceHTTPResponse(rsp *http.Response) (*UntagResourceHTTPRespo
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -9020,6 +11675,36 @@ func ParseUntagResourceHTTPResponse(rsp *http.Response) (*UntagResourceHTTPRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers UntagResourceHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UntagResourceHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers UntagResourceHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers UntagResourceHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -9063,12 +11748,40 @@ func ParseListTagsForResourceHTTPResponse(rsp *http.Response) (*ListTagsForResou
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -9101,6 +11814,36 @@ func ParseListTagsForResourceHTTPResponse(rsp *http.Response) (*ListTagsForResou
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListTagsForResourceHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListTagsForResourceHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListTagsForResourceHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListTagsForResourceHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -9144,6 +11887,20 @@ func ParseTagResourceHTTPResponse(rsp *http.Response) (*TagResourceHTTPResponse,
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9164,6 +11921,13 @@ func ParseTagResourceHTTPResponse(rsp *http.Response) (*TagResourceHTTPResponse,
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Error
@@ -9203,6 +11967,26 @@ func ParseTagResourceHTTPResponse(rsp *http.Response) (*TagResourceHTTPResponse,
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers TagResourceHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers TagResourceHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers TagResourceHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -9256,6 +12040,34 @@ func ParseListWhatIfForecastExportsHTTPResponse(rsp *http.Response) (*ListWhatIf
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9287,6 +12099,36 @@ func ParseListWhatIfForecastExportsHTTPResponse(rsp *http.Response) (*ListWhatIf
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListWhatIfForecastExportsHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListWhatIfForecastExportsHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListWhatIfForecastExportsHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListWhatIfForecastExportsHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -9330,6 +12172,20 @@ func ParseCreateWhatIfForecastExportHTTPResponse(rsp *http.Response) (*CreateWha
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9357,6 +12213,13 @@ func ParseCreateWhatIfForecastExportHTTPResponse(rsp *http.Response) (*CreateWha
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Error
@@ -9406,6 +12269,26 @@ func ParseCreateWhatIfForecastExportHTTPResponse(rsp *http.Response) (*CreateWha
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateWhatIfForecastExportHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateWhatIfForecastExportHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateWhatIfForecastExportHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -9459,6 +12342,20 @@ func ParseDeleteWhatIfForecastExportHTTPResponse(rsp *http.Response) (*DeleteWha
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9479,6 +12376,20 @@ func ParseDeleteWhatIfForecastExportHTTPResponse(rsp *http.Response) (*DeleteWha
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -9511,6 +12422,36 @@ func ParseDeleteWhatIfForecastExportHTTPResponse(rsp *http.Response) (*DeleteWha
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteWhatIfForecastExportHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteWhatIfForecastExportHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteWhatIfForecastExportHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteWhatIfForecastExportHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -9557,12 +12498,40 @@ func ParseDescribeWhatIfForecastExportHTTPResponse(rsp *http.Response) (*Describ
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
 		var dest Error
@@ -9605,6 +12574,36 @@ func ParseDescribeWhatIfForecastExportHTTPResponse(rsp *http.Response) (*Describ
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers DescribeWhatIfForecastExportHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DescribeWhatIfForecastExportHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DescribeWhatIfForecastExportHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DescribeWhatIfForecastExportHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
