@@ -87,7 +87,7 @@ type secCA struct {
 	pem  []byte
 }
 
-func secSerial(t *testing.T) *big.Int {
+func secSerial(t testing.TB) *big.Int {
 	t.Helper()
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
@@ -96,7 +96,7 @@ func secSerial(t *testing.T) *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-func newSecCA(t *testing.T, name string) *secCA {
+func newSecCA(t testing.TB, name string) *secCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -130,7 +130,7 @@ func (ca *secCA) pool() *x509.CertPool {
 
 // issue signs a leaf made from tmpl (serial, validity and key filled in)
 // and returns its PEM, its key's PEM and the parsed certificate.
-func (ca *secCA) issue(t *testing.T, tmpl *x509.Certificate) (certPEM, keyPEM []byte, leaf *x509.Certificate) {
+func (ca *secCA) issue(t testing.TB, tmpl *x509.Certificate) (certPEM, keyPEM []byte, leaf *x509.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -156,7 +156,7 @@ func (ca *secCA) issue(t *testing.T, tmpl *x509.Certificate) (certPEM, keyPEM []
 }
 
 // server issues a server certificate for 127.0.0.1 and localhost.
-func (ca *secCA) server(t *testing.T) (certPEM, keyPEM []byte, leaf *x509.Certificate) {
+func (ca *secCA) server(t testing.TB) (certPEM, keyPEM []byte, leaf *x509.Certificate) {
 	t.Helper()
 	return ca.issue(t, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "forecast-gateway"},
@@ -167,7 +167,7 @@ func (ca *secCA) server(t *testing.T) (certPEM, keyPEM []byte, leaf *x509.Certif
 }
 
 // client issues a client certificate whose identity is a SPIFFE ID.
-func (ca *secCA) client(t *testing.T, spiffeID string) tls.Certificate {
+func (ca *secCA) client(t testing.TB, spiffeID string) tls.Certificate {
 	t.Helper()
 	u, err := url.Parse(spiffeID)
 	if err != nil {
@@ -187,7 +187,7 @@ func (ca *secCA) client(t *testing.T, spiffeID string) tls.Certificate {
 
 // secWriteFile writes data to path atomically (a temporary file renamed
 // over it), as an operator rotating files should.
-func secWriteFile(t *testing.T, path string, data []byte) {
+func secWriteFile(t testing.TB, path string, data []byte) {
 	t.Helper()
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -206,7 +206,7 @@ type secSigner struct {
 	jwks []byte
 }
 
-func newSecSigner(t *testing.T) *secSigner {
+func newSecSigner(t testing.TB) *secSigner {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -228,7 +228,7 @@ func newSecSigner(t *testing.T) *secSigner {
 }
 
 // secrets are the encodings of the private key that must never be logged.
-func (s *secSigner) secrets(t *testing.T) []string {
+func (s *secSigner) secrets(t testing.TB) []string {
 	t.Helper()
 	d, err := s.key.Bytes()
 	if err != nil {
@@ -254,7 +254,7 @@ func secClaims(sub, scope string) jwt.MapClaims {
 }
 
 // sign signs claims with ES256 and the key's kid.
-func (s *secSigner) sign(t *testing.T, claims jwt.MapClaims) string {
+func (s *secSigner) sign(t testing.TB, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	tok.Header["kid"] = secKID
@@ -266,7 +266,7 @@ func (s *secSigner) sign(t *testing.T, claims jwt.MapClaims) string {
 }
 
 // token is a valid token for sub with scope.
-func (s *secSigner) token(t *testing.T, sub, scope string) string {
+func (s *secSigner) token(t testing.TB, sub, scope string) string {
 	t.Helper()
 	return s.sign(t, secClaims(sub, scope))
 }
@@ -315,7 +315,7 @@ type secStack struct {
 
 // startSecStack starts the stack and registers its teardown, which also
 // fails the test if goroutines leaked.
-func startSecStack(t *testing.T, o secOptions) *secStack {
+func startSecStack(t testing.TB, o secOptions) *secStack {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	s := &secStack{ca: newSecCA(t, "forecast-gateway test CA"), signer: newSecSigner(t), dir: t.TempDir(), tls: o.tls}
@@ -430,7 +430,7 @@ func (s *secStack) upstreamCalls(op string) int64 { return s.emu.CallCount(op) }
 
 // noUpstream runs fn and fails the test if it made any upstream call of
 // ops (of any operation when ops is empty).
-func (s *secStack) noUpstream(t *testing.T, fn func(), ops ...string) {
+func (s *secStack) noUpstream(t testing.TB, fn func(), ops ...string) {
 	t.Helper()
 	if len(ops) == 0 {
 		ops = []string{""}
@@ -465,7 +465,7 @@ type secClient struct {
 
 // newClient dials the stack with tlsCfg (nil: plaintext); closed with the
 // stack.
-func (s *secStack) newClient(t *testing.T, tlsCfg *tls.Config) *secClient {
+func (s *secStack) newClient(t testing.TB, tlsCfg *tls.Config) *secClient {
 	t.Helper()
 	c := &secClient{grpcAddr: s.gw.GRPCAddr()}
 	creds := insecure.NewCredentials()
@@ -546,7 +546,7 @@ func (r secResult) String() string {
 
 // want checks the code, the ErrorInfo reason (when not "") and, over REST,
 // the HTTP status.
-func (r secResult) want(t *testing.T, c codes.Code, httpStatus int, reason string) {
+func (r secResult) want(t testing.TB, c codes.Code, httpStatus int, reason string) {
 	t.Helper()
 	if r.code != c {
 		t.Fatalf("got %v, want %v", r, c)
@@ -559,7 +559,7 @@ func (r secResult) want(t *testing.T, c codes.Code, httpStatus int, reason strin
 	}
 }
 
-func (r secResult) wantOK(t *testing.T) {
+func (r secResult) wantOK(t testing.TB) {
 	t.Helper()
 	if r.code != codes.OK {
 		t.Fatalf("got %v, want success", r)
@@ -568,7 +568,7 @@ func (r secResult) wantOK(t *testing.T) {
 
 // wantField checks INVALID_ARGUMENT naming field, with rule in its
 // description when rule is not "".
-func (r secResult) wantField(t *testing.T, field, rule string) {
+func (r secResult) wantField(t testing.TB, field, rule string) {
 	t.Helper()
 	r.want(t, codes.InvalidArgument, http.StatusBadRequest, "")
 	desc, ok := r.fields[field]
@@ -590,9 +590,9 @@ var secCodeByName = func() map[string]codes.Code {
 
 // secWatchdog is a context that is cancelled after a while but carries no
 // deadline, so a gRPC call made with it sends none.
-func secWatchdog(t *testing.T) context.Context { return secWatchdogIn(t, nil) }
+func secWatchdog(t testing.TB) context.Context { return secWatchdogIn(t, nil) }
 
-func secWatchdogIn(t *testing.T, parent context.Context) context.Context {
+func secWatchdogIn(t testing.TB, parent context.Context) context.Context {
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -603,7 +603,7 @@ func secWatchdogIn(t *testing.T, parent context.Context) context.Context {
 }
 
 // call makes op over transport tr.
-func (c *secClient) call(t *testing.T, tr string, op secOp) secResult {
+func (c *secClient) call(t testing.TB, tr string, op secOp) secResult {
 	t.Helper()
 	if tr == "grpc" {
 		return c.grpcCall(t, op)
@@ -611,7 +611,7 @@ func (c *secClient) call(t *testing.T, tr string, op secOp) secResult {
 	return c.restCall(t, op)
 }
 
-func secMessage(t *testing.T, name string) proto.Message {
+func secMessage(t testing.TB, name string) proto.Message {
 	t.Helper()
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("forecast.gateway.v1." + name))
 	if err != nil {
@@ -620,7 +620,7 @@ func secMessage(t *testing.T, name string) proto.Message {
 	return mt.New().Interface()
 }
 
-func (c *secClient) grpcCall(t *testing.T, op secOp) secResult {
+func (c *secClient) grpcCall(t testing.TB, op secOp) secResult {
 	t.Helper()
 	req, resp := secMessage(t, op.rpc+"Request"), secMessage(t, op.rpc+"Response")
 	if err := protojson.Unmarshal([]byte(op.req), req); err != nil {
@@ -693,7 +693,7 @@ type secDetail struct {
 }
 
 // restRequest builds op's REST request.
-func (c *secClient) restRequest(t *testing.T, op secOp) *http.Request {
+func (c *secClient) restRequest(t testing.TB, op secOp) *http.Request {
 	t.Helper()
 	var body io.Reader
 	if op.body != "" {
@@ -722,7 +722,7 @@ func (c *secClient) restRequest(t *testing.T, op secOp) *http.Request {
 	return req
 }
 
-func (c *secClient) restCall(t *testing.T, op secOp) secResult {
+func (c *secClient) restCall(t testing.TB, op secOp) secResult {
 	t.Helper()
 	req := c.restRequest(t, op)
 	start := time.Now()
@@ -882,7 +882,7 @@ func secListed(r secResult) ([]string, string) {
 }
 
 // secEventually polls cond every 50ms until it holds or d has passed.
-func secEventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+func secEventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -912,7 +912,7 @@ func (l *secLog) lines() []string {
 }
 
 // records are the lines decoded as JSON objects.
-func (l *secLog) records(t *testing.T) []map[string]any {
+func (l *secLog) records(t testing.TB) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, line := range l.lines() {
@@ -933,7 +933,7 @@ func (l *secLog) records(t *testing.T) []map[string]any {
 // all. REST answers are not checked against the OpenAPI document here: a
 // refused connection has none, and a plaintext request to a TLS port is
 // answered by net/http, not by the API.
-func (c *secClient) transportError(t *testing.T, tr string, op secOp) error {
+func (c *secClient) transportError(t testing.TB, tr string, op secOp) error {
 	t.Helper()
 	if tr == "grpc" {
 		r := c.grpcCall(t, op)
@@ -953,7 +953,7 @@ func (c *secClient) transportError(t *testing.T, tr string, op secOp) error {
 
 // rawREST makes op over REST without the OpenAPI check and returns the
 // status and body, or the transport error.
-func (c *secClient) rawREST(t *testing.T, op secOp) (int, string, error) {
+func (c *secClient) rawREST(t testing.TB, op secOp) (int, string, error) {
 	t.Helper()
 	resp, err := c.http.Do(c.restRequest(t, op))
 	if err != nil {
