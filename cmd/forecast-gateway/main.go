@@ -12,8 +12,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,13 +25,20 @@ import (
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
 	"github.com/forecastgw/forecast-gateway/internal/ratelimit"
 	"github.com/forecastgw/forecast-gateway/internal/upstream"
+	"github.com/forecastgw/forecast-gateway/internal/version"
 )
 
 type flags struct {
 	cfg          gateway.Config
 	drainTimeout time.Duration
-	logLevel     string
+	logLevel     slog.Level
+	logFormat    string // json or text
+	version      bool
 }
+
+// EnvPrefix prefixes the environment variable of every flag:
+// --grpc-addr is FORECAST_GATEWAY_GRPC_ADDR. A flag on the command line wins.
+const EnvPrefix = "FORECAST_GATEWAY_"
 
 // listFlag is a comma-separated list flag.
 type listFlag struct{ v *[]string }
@@ -69,7 +78,9 @@ func (f limitFlag) Set(s string) error {
 	return err
 }
 
-func parseFlags(args []string) (flags, error) {
+// parseFlags reads the command line, then environ (KEY=value pairs, as
+// os.Environ) for the flags the command line did not set.
+func parseFlags(args, environ []string) (flags, error) {
 	var f flags
 	c := &f.cfg
 	u := &c.Upstream
@@ -87,7 +98,12 @@ func parseFlags(args []string) (flags, error) {
 	fs.DurationVar(&c.PageTokens.TTL, "page-token-ttl", pagetoken.DefaultTTL, "lifetime of page tokens (at most 24h, AWS's NextToken lifetime)")
 	fs.DurationVar(&c.HealthInterval, "health-interval", 10*time.Second, "how often the upstream is probed for grpc.health.v1")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 20*time.Second, "how long in-flight calls may take to finish on SIGTERM")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default: json, or text when stderr is a terminal)")
+	fs.BoolVar(&f.version, "version", false, "print the version, commit and Go version, and exit")
+	fs.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:9091", "admin listener (plain HTTP): /healthz, /readyz, /metrics, and /debug/pprof/ with --pprof; \"\" for none")
+	fs.BoolVar(&c.Pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
+	fs.DurationVar(&c.Limits.MaxConnectionAge, "grpc-max-connection-age", 0, "close each gRPC connection gracefully after this age so clients rebalance over replicas (0: never)")
 	fs.DurationVar(&u.CallTimeout, "upstream-timeout", upstream.DefaultCallTimeout, "bound on each upstream call, retries included, whatever the client's deadline")
 	fs.BoolVar(&u.SkipStartupCheck, "skip-startup-check", false, "with --upstream=aws: start without the one read call that checks the AWS credentials")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with health NOT_SERVING before draining (so load balancers stop sending first)")
@@ -122,6 +138,9 @@ func parseFlags(args []string) (flags, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := applyEnv(fs, environ, set); err != nil {
+		return f, err
+	}
 	sec.DisableReflection = !*reflection
 	sec.RateLimits = &ratelimit.Config{Limits: map[ratelimit.Class]ratelimit.Limit{}}
 	for class, l := range limits {
@@ -148,6 +167,18 @@ func parseFlags(args []string) (flags, error) {
 		return f, fmt.Errorf("--shutdown-delay must not be negative, got %s", c.ShutdownDelay)
 	case sec.JWTLeeway < 0 || sec.JWTLeeway > 5*time.Minute:
 		return f, fmt.Errorf("--jwt-leeway must be between 0 and 5m, got %s", sec.JWTLeeway)
+	case c.Limits.MaxConnectionAge < 0:
+		return f, fmt.Errorf("--grpc-max-connection-age must not be negative, got %s", c.Limits.MaxConnectionAge)
+	case f.logFormat != "" && f.logFormat != "json" && f.logFormat != "text":
+		return f, fmt.Errorf("--log-format must be json or text, got %q", f.logFormat)
+	}
+	for _, l := range []struct{ name, addr string }{{"grpc-addr", c.GRPCAddr}, {"http-addr", c.HTTPAddr}, {"admin-addr", c.AdminAddr}} {
+		if l.name == "admin-addr" && l.addr == "" {
+			continue
+		}
+		if err := checkListenAddr(l.addr); err != nil {
+			return f, fmt.Errorf("--%s %q: %v", l.name, l.addr, err)
+		}
 	}
 	// A flag that cannot apply is a mistake to report, not to ignore.
 	for _, name := range []string{"skip-startup-check", "ephemeral-page-token-keys"} {
@@ -160,12 +191,59 @@ func parseFlags(args []string) (flags, error) {
 			return f, fmt.Errorf("--%s applies only to the embedded emulator (--upstream=emulator without --endpoint-url)", name)
 		}
 	}
-	c.PageTokens.Keys = os.Getenv(gateway.PageTokenKeysEnv)
+	c.PageTokens.Keys = lookupEnv(environ, gateway.PageTokenKeysEnv)
 	return f, nil
 }
 
+// applyEnv sets every flag the command line did not from its
+// FORECAST_GATEWAY_* variable. A variable that names no flag is an error
+// (a typo must not be silently ignored), as is a value the flag refuses.
+func applyEnv(fs *flag.FlagSet, environ []string, set map[string]bool) error {
+	for _, kv := range environ {
+		key, value, _ := strings.Cut(kv, "=")
+		rest, ok := strings.CutPrefix(key, EnvPrefix)
+		if !ok || key == gateway.PageTokenKeysEnv {
+			continue
+		}
+		name := strings.ToLower(strings.ReplaceAll(rest, "_", "-"))
+		if fs.Lookup(name) == nil || name == "version" {
+			return fmt.Errorf("%s names no setting (it would be --%s); see --help", key, name)
+		}
+		if set[name] {
+			continue // the command line wins
+		}
+		if err := fs.Set(name, value); err != nil {
+			return fmt.Errorf("%s=%q: %v", key, value, err)
+		}
+		set[name] = true
+	}
+	return nil
+}
+
+func lookupEnv(environ []string, key string) string {
+	for _, kv := range environ {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkListenAddr refuses an address net.Listen would refuse, before
+// anything starts: host:port with a port number (0 picks one).
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, e.g. 127.0.0.1:9090 or :9090")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
 func main() {
-	f, err := parseFlags(os.Args[1:])
+	f, err := parseFlags(os.Args[1:], os.Environ())
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -173,22 +251,62 @@ func main() {
 		fmt.Fprintln(os.Stderr, "forecast-gateway:", err)
 		os.Exit(2)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		fmt.Fprintln(os.Stderr, "forecast-gateway: --log-level:", err)
-		os.Exit(2)
+	if f.version {
+		v := version.Get()
+		fmt.Printf("forecast-gateway %s (commit %s, %s)\n", v.Version, orUnknown(v.Commit), v.GoVersion)
+		return
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(f.logFormat, f.logLevel)
 	if err := run(f, log); err != nil {
 		log.Error("gateway failed", "error", err)
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "listen" {
+			os.Exit(2) // an address that is taken or not ours: a configuration error
+		}
 		os.Exit(1)
 	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// newLogger writes JSON lines (for log collectors) unless asked for text,
+// or by default when stderr is a terminal (a person is reading).
+func newLogger(format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "" {
+		format = "json"
+		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
 
 func run(f flags, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f.cfg.Logger = log
+	tp, stopTracing, err := gateway.TracingFromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = stopTracing(flush)
+	}()
+	if tp != nil {
+		f.cfg.Tracer = tp
+		log.Info("tracing on: spans exported over OTLP/gRPC")
+	}
 	gw, err := gateway.Start(ctx, f.cfg)
 	if err != nil {
 		return err

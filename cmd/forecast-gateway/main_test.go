@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,31 +30,55 @@ import (
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 )
 
-// buildBinary compiles this command into dir.
+// buildBinary compiles this command, once per test binary (each build
+// takes seconds on a loaded machine); TestMain removes it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the real binary")
 	}
-	bin := filepath.Join(t.TempDir(), "forecast-gateway")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
-	cmd := exec.Command(goBin, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := built()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
 
+var binDir string
+
+var built = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "forecast-gateway-test-")
+	if err != nil {
+		return "", err
+	}
+	binDir = dir
+	bin := filepath.Join(dir, "forecast-gateway")
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // proc is a running gateway binary.
 type proc struct {
-	cmd      *exec.Cmd
-	grpcAddr string
-	httpAddr string
-	exited   chan struct{}
-	exitErr  error
+	cmd       *exec.Cmd
+	grpcAddr  string
+	httpAddr  string
+	adminAddr string
+	exited    chan struct{}
+	exitErr   error
 
 	mu   sync.Mutex
 	logs []map[string]any
@@ -63,7 +89,18 @@ type proc struct {
 // log line, which carries the real addresses of the :0 listeners.
 func startBinary(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
+	return startBinaryEnv(t, bin, nil, args...)
+}
+
+// startBinaryEnv is startBinary with env added to the environment.
+func startBinaryEnv(t *testing.T, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	if !slices.Contains(args, "--admin-addr") {
+		// Tests run side by side: never the fixed default admin port.
+		args = append([]string{"--admin-addr", "127.0.0.1:0"}, args...)
+	}
 	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +108,7 @@ func startBinary(t *testing.T, bin string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	listening := make(chan [2]string, 1)
+	listening := make(chan [3]string, 1)
 	scanDone := make(chan struct{})
 	go func() {
 		defer close(scanDone)
@@ -90,7 +127,8 @@ func startBinary(t *testing.T, bin string, args ...string) *proc {
 			if m["msg"] == "gateway listening" {
 				g, _ := m["grpc"].(string)
 				h, _ := m["http"].(string)
-				listening <- [2]string{g, h}
+				a, _ := m["admin"].(string)
+				listening <- [3]string{g, h, a}
 			}
 		}
 	}()
@@ -112,7 +150,7 @@ func startBinary(t *testing.T, bin string, args ...string) *proc {
 	})
 	select {
 	case a := <-listening:
-		p.grpcAddr, p.httpAddr = a[0], a[1]
+		p.grpcAddr, p.httpAddr, p.adminAddr = a[0], a[1], a[2]
 	case <-p.exited:
 		t.Fatalf("gateway exited before listening: %v\n%s", p.exitErr, strings.Join(p.lines(), "\n"))
 	case <-time.After(30 * time.Second):
@@ -298,6 +336,12 @@ func TestBinaryRejectsBadFlags(t *testing.T) {
 		{"--upstream", "aws", "--emulator-latency", "1s"}, // no embedded emulator
 		{"--endpoint-url", "http://127.0.0.1:1", "--emulator-job-duration", "1s"},
 		{"--reflection=maybe"},
+		{"--log-format", "xml"},
+		{"--grpc-addr", "localhost"},      // no port
+		{"--http-addr", "127.0.0.1:http"}, // not a number
+		{"--admin-addr", "127.0.0.1:70000"},
+		{"--grpc-max-connection-age", "-1m"},
+		{"positional"},
 	} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		var ee *exec.ExitError
@@ -312,7 +356,7 @@ func TestBinaryRejectsBadFlags(t *testing.T) {
 // --allow-unauthenticated starts it with a warning.
 func TestBinaryRefusesExposedWithoutAuth(t *testing.T) {
 	bin := buildBinary(t)
-	out, err := exec.Command(bin, "--grpc-addr", "0.0.0.0:0", "--http-addr", "127.0.0.1:0").CombinedOutput()
+	out, err := exec.Command(bin, "--grpc-addr", "0.0.0.0:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0").CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
 		t.Fatalf("exposed without auth: %v, want a failed start\n%s", err, out)
@@ -331,4 +375,121 @@ func TestBinaryRefusesExposedWithoutAuth(t *testing.T) {
 	if log := strings.Join(p.lines(), "\n"); !strings.Contains(log, "WITHOUT authentication") {
 		t.Errorf("no warning about serving without authentication:\n%s", log)
 	}
+}
+
+// exit runs the binary to completion with env added and returns its exit
+// code and output.
+func exit(t *testing.T, bin string, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	}
+	t.Fatal(err)
+	return -1, ""
+}
+
+// TestBinaryConfiguration: every flag also comes from FORECAST_GATEWAY_*,
+// the command line wins, and a mistake (an unknown variable, a bad value,
+// an address taken or malformed) exits 2 with one line naming it.
+func TestBinaryConfiguration(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string // in the output
+	}{
+		{"unknown variable", []string{"FORECAST_GATEWAY_GRPC_ADR=127.0.0.1:0"}, nil, "FORECAST_GATEWAY_GRPC_ADR names no setting"},
+		{"bad value", []string{"FORECAST_GATEWAY_PAGE_TOKEN_TTL=48h"}, nil, "--page-token-ttl must be more than 0 and at most 24h"},
+		{"unparsable duration", []string{"FORECAST_GATEWAY_DRAIN_TIMEOUT=soon"}, nil, "FORECAST_GATEWAY_DRAIN_TIMEOUT"},
+		{"bad address", []string{"FORECAST_GATEWAY_HTTP_ADDR=nowhere"}, nil, "--http-addr \"nowhere\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := exit(t, bin, tc.env, tc.args...)
+			if code != 2 || !strings.Contains(out, tc.want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+				t.Errorf("exit %d, output %q; want exit 2 and one line with %q", code, out, tc.want)
+			}
+		})
+	}
+
+	// An address already taken: exit 2 naming it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if code, out := exit(t, bin, nil, "--grpc-addr", "127.0.0.1:0", "--http-addr", ln.Addr().String(), "--admin-addr", "127.0.0.1:0"); code != 2 || !strings.Contains(out, ln.Addr().String()) {
+		t.Errorf("taken address: exit %d\n%s", code, out)
+	}
+
+	// The environment sets what the command line does not; the command
+	// line wins (a bad FORECAST_GATEWAY_LOG_LEVEL is never read).
+	cmdEnv := []string{"FORECAST_GATEWAY_HTTP_ADDR=127.0.0.1:0", "FORECAST_GATEWAY_LOG_LEVEL=loud", "FORECAST_GATEWAY_LOG_FORMAT=json"}
+	p := startBinaryEnv(t, bin, cmdEnv, "--grpc-addr", "127.0.0.1:0", "--log-level", "info")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+	if p.exitErr != nil {
+		t.Errorf("exit: %v", p.exitErr)
+	}
+
+	// --version: version, commit and Go version.
+	code, out := exit(t, bin, nil, "--version")
+	if code != 0 || !strings.HasPrefix(out, "forecast-gateway ") || !strings.Contains(out, runtime.Version()) {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+}
+
+// TestBinaryAdminEndpoints: the admin listener answers liveness,
+// readiness and metrics; readiness turns 503 as soon as the drain starts
+// (during --shutdown-delay the API still serves), liveness stays 200.
+func TestBinaryAdminEndpoints(t *testing.T) {
+	bin := buildBinary(t)
+	p := startBinary(t, bin, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--shutdown-delay", "3s", "--pprof")
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + p.adminAddr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "forecast_gateway_build_info{", "/debug/pprof/": "goroutine"} {
+		if code, body := get(path); code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d %.200q", path, code, body)
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		code, _ := get("/readyz")
+		if code == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d after SIGTERM", code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _ := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz during the shutdown delay: %d", code)
+	}
+	// The API still serves during the delay.
+	if resp, err := http.Get("http://" + p.httpAddr + "/v1/dataset-import-jobs?page_size=1"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("REST during the shutdown delay: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	<-p.exited
 }

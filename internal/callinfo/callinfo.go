@@ -14,6 +14,8 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"sync/atomic"
+	"time"
 )
 
 // Transports.
@@ -22,8 +24,10 @@ const (
 	REST = "rest"
 )
 
-// Info is one call's facts. It is set once, before the interceptor chain
-// runs, and read-only afterwards.
+// Info is one call's facts. Its fields are set once, before the
+// interceptor chain runs; what is learnt later (the caller, once
+// authenticated; the outcome; the upstream calls made) is recorded through
+// its methods, which are safe for concurrent use.
 type Info struct {
 	// RequestID identifies the call in logs, responses (x-request-id) and
 	// errors. It is the client's x-request-id when that is a valid one
@@ -37,6 +41,55 @@ type Info struct {
 	// TLS is the connection's TLS state, nil for plaintext. Its verified
 	// chains carry a client certificate when mTLS is on.
 	TLS *tls.ConnectionState
+
+	caller        atomic.Pointer[string]
+	method        atomic.Pointer[string]
+	code          atomic.Int32 // the gRPC code + 1; 0 while unknown
+	upstreamCalls atomic.Int64
+	upstreamNanos atomic.Int64
+}
+
+// SetCaller records the authenticated caller's id.
+func (i *Info) SetCaller(id string) { i.caller.Store(&id) }
+
+// Caller is the authenticated caller's id, or "" (anonymous).
+func (i *Info) Caller() string {
+	if p := i.caller.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// SetOutcome records the RPC the call reached ("/pkg.Service/Method")
+// and its gRPC code (codes.Code as an int).
+func (i *Info) SetOutcome(method string, code uint32) {
+	i.method.Store(&method)
+	i.code.Store(int32(code) + 1)
+}
+
+// Outcome is what SetOutcome recorded; ok is false when the call never
+// reached an RPC (a REST request refused before routing).
+func (i *Info) Outcome() (method string, code uint32, ok bool) {
+	c := i.code.Load()
+	if c == 0 {
+		return "", 0, false
+	}
+	if p := i.method.Load(); p != nil {
+		method = *p
+	}
+	return method, uint32(c - 1), true
+}
+
+// AddUpstream records one upstream call (its retries included) and how
+// long it took.
+func (i *Info) AddUpstream(d time.Duration) {
+	i.upstreamCalls.Add(1)
+	i.upstreamNanos.Add(int64(d))
+}
+
+// Upstream is the number of upstream calls made and their total time.
+func (i *Info) Upstream() (calls int64, total time.Duration) {
+	return i.upstreamCalls.Load(), time.Duration(i.upstreamNanos.Load())
 }
 
 type key struct{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidRequestID(t *testing.T) {
@@ -47,5 +48,25 @@ func TestContext(t *testing.T) {
 	ctx = NewContext(ctx, info)
 	if FromContext(ctx) != info || RequestID(ctx) != "r1" {
 		t.Fatal("the call info did not round-trip")
+	}
+}
+
+func TestRecorded(t *testing.T) {
+	info := &Info{}
+	if info.Caller() != "" {
+		t.Error("a new Info has a caller")
+	}
+	if _, _, ok := info.Outcome(); ok {
+		t.Error("a new Info has an outcome")
+	}
+	info.SetCaller("jwt:iss|sub")
+	info.SetOutcome("/s/M", 0)
+	info.AddUpstream(2 * time.Millisecond)
+	info.AddUpstream(3 * time.Millisecond)
+	if m, c, ok := info.Outcome(); !ok || m != "/s/M" || c != 0 {
+		t.Errorf("Outcome = %q, %d, %v", m, c, ok)
+	}
+	if n, d := info.Upstream(); n != 2 || d != 5*time.Millisecond || info.Caller() != "jwt:iss|sub" {
+		t.Errorf("Upstream = %d, %v; caller %q", n, d, info.Caller())
 	}
 }

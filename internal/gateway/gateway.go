@@ -19,10 +19,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
 	"google.golang.org/grpc"
 
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/forecastgw/forecast-gateway/emulator"
+	"github.com/forecastgw/forecast-gateway/internal/callinfo"
+	"github.com/forecastgw/forecast-gateway/internal/metrics"
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
 	"github.com/forecastgw/forecast-gateway/internal/transport"
 	"github.com/forecastgw/forecast-gateway/internal/upstream"
+	"github.com/forecastgw/forecast-gateway/internal/version"
 	"github.com/forecastgw/forecast-gateway/server"
 )
 
@@ -89,6 +95,14 @@ type Config struct {
 	// NOT_SERVING before it drains, so load balancers stop sending first.
 	ShutdownDelay time.Duration
 
+	// AdminAddr is the admin listener (health, readiness, metrics; pprof
+	// with Pprof); "" for none.
+	AdminAddr string
+	Pprof     bool
+	// Tracer, when set, traces calls and their upstream calls (see
+	// TracingFromEnv).
+	Tracer trace.TracerProvider
+
 	// Extra interceptors, after the transport's own, on gRPC and REST.
 	UnaryInterceptors  []grpc.UnaryServerInterceptor
 	StreamInterceptors []grpc.StreamServerInterceptor
@@ -98,6 +112,7 @@ type Config struct {
 type Gateway struct {
 	transport *transport.Server
 	security  *security
+	metrics   *metrics.Metrics
 	delay     time.Duration
 	emu       *emulator.Server // the embedded emulator, or nil
 	client    *forecast.Client // the upstream client built here, or nil
@@ -119,7 +134,8 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = 3 * time.Second
 	}
-	g := &Gateway{log: cfg.Logger, delay: cfg.ShutdownDelay}
+	v := version.Get()
+	g := &Gateway{log: cfg.Logger, delay: cfg.ShutdownDelay, metrics: metrics.New(v.Version, v.Commit)}
 	defer func() {
 		if err != nil {
 			g.closeUpstream()
@@ -146,7 +162,7 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 		return nil, err
 	}
 	if cfg.Upstream.Kind == UpstreamAWS && !cfg.Upstream.SkipStartupCheck {
-		if err := startupCheck(ctx, api); err != nil {
+		if err := startupCheck(upstream.WithOrigin(ctx, upstream.OriginStartup), api); err != nil {
 			return nil, err
 		}
 	}
@@ -178,6 +194,10 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 		Service: svc, Logger: cfg.Logger, Limits: cfg.Limits,
 		Security: g.security.transport, Browser: g.security.browser, TLS: g.security.tls,
 		DisableReflection:  cfg.Security.DisableReflection,
+		AdminAddr:          cfg.AdminAddr,
+		Pprof:              cfg.Pprof,
+		Metrics:            g.metrics,
+		Tracer:             cfg.Tracer,
 		UnaryInterceptors:  cfg.UnaryInterceptors,
 		StreamInterceptors: cfg.StreamInterceptors,
 	})
@@ -205,7 +225,11 @@ func (g *Gateway) startUpstream(ctx context.Context, cfg Config) (server.Forecas
 		return nil, "", fmt.Errorf("gateway: upstream must be %s or %s, got %q", UpstreamEmulator, UpstreamAWS, u.Kind)
 	}
 	opts := upstream.Options{Region: u.Region, EndpointURL: u.EndpointURL, RetryMaxAttempts: u.RetryMaxAttempts,
-		CallTimeout: u.CallTimeout, Emulator: u.Kind == UpstreamEmulator}
+		CallTimeout: u.CallTimeout, Emulator: u.Kind == UpstreamEmulator,
+		Observer: g.observeUpstream, Logger: cfg.Logger.With("component", "aws-sdk")}
+	if cfg.Tracer != nil {
+		otelaws.AppendMiddlewares(&opts.APIOptions, otelaws.WithTracerProvider(cfg.Tracer))
+	}
 	if opts.Emulator && u.EndpointURL == "" && cfg.Forecast == nil {
 		eo := u.Emulator
 		if eo.Region == "" {
@@ -240,6 +264,32 @@ func (g *Gateway) startUpstream(ctx context.Context, cfg Config) (server.Forecas
 	g.client = client
 	return client, client.Options().Region, nil
 }
+
+// observeUpstream accounts for one upstream call: its metrics, the client
+// call it belongs to (the access log's upstream_calls and upstream_ms), and
+// a debug line with the AWS request id.
+func (g *Gateway) observeUpstream(ctx context.Context, c upstream.Call) {
+	g.metrics.UpstreamCalls.WithLabelValues(c.Operation, c.Outcome, c.Origin).Inc()
+	g.metrics.UpstreamDuration.WithLabelValues(c.Operation, c.Origin).Observe(c.Duration.Seconds())
+	if c.Attempts > 1 {
+		g.metrics.UpstreamRetries.WithLabelValues(c.Operation).Add(float64(c.Attempts - 1))
+	}
+	info := callinfo.FromContext(ctx)
+	if info != nil {
+		info.AddUpstream(c.Duration)
+	}
+	if g.log.Enabled(ctx, slog.LevelDebug) {
+		g.log.DebugContext(ctx, "upstream call", "operation", c.Operation, "origin", c.Origin, "outcome", c.Outcome,
+			"attempts", c.Attempts, "aws_request_id", c.RequestID, "duration_ms", float64(c.Duration.Microseconds())/1000,
+			"request_id", callinfo.RequestID(ctx))
+	}
+}
+
+// Metrics is the gateway's Prometheus registry and collectors.
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
+
+// AdminAddr is the admin listener's address, or "".
+func (g *Gateway) AdminAddr() string { return g.transport.AdminAddr() }
 
 // GRPCAddr is the gRPC listener's address (useful with port 0).
 func (g *Gateway) GRPCAddr() string { return g.transport.GRPCAddr() }

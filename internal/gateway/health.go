@@ -33,7 +33,7 @@ type healthProber struct {
 
 // probe runs one check and publishes the result.
 func (p *healthProber) probe(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	ctx, cancel := context.WithTimeout(upstream.WithOrigin(ctx, upstream.OriginHealth), p.timeout)
 	defer cancel()
 	// One attempt: the prober's own cadence is its retry policy.
 	_, err := p.api.ListPredictorBacktestExportJobs(ctx, &forecast.ListPredictorBacktestExportJobsInput{MaxResults: aws.Int32(1)},

@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/forecastgw/forecast-gateway/internal/awsrules"
@@ -254,7 +255,7 @@ type Options struct {
 
 // Codec seals and opens page tokens. It is safe for concurrent use.
 type Codec struct {
-	kr  *Keyring
+	kr  atomic.Pointer[Keyring]
 	ttl time.Duration
 	now func() time.Time
 	// nonce fills a fresh nonce; tests replace it to get reproducible
@@ -278,11 +279,19 @@ func NewCodec(kr *Keyring, opts Options) *Codec {
 	if now == nil {
 		now = time.Now
 	}
-	return &Codec{kr: kr, ttl: ttl, now: now, nonce: randomNonce}
+	c := &Codec{ttl: ttl, now: now, nonce: randomNonce}
+	c.kr.Store(kr)
+	return c
 }
 
 // TTL reports the effective token lifetime (after defaulting and clamping).
 func (c *Codec) TTL() time.Duration { return c.ttl }
+
+// SetKeyring replaces the keys, for a rotation without a restart: put the
+// new key first and keep the old ones, so tokens sealed before the change
+// still open; tokens sealed from now on use the new key. Safe to call
+// while Seal and Open run.
+func (c *Codec) SetKeyring(kr *Keyring) { c.kr.Store(kr) }
 
 func randomNonce(b []byte) error {
 	_, err := rand.Read(b)
@@ -311,7 +320,7 @@ func (c *Codec) Seal(method, filter, caller, upstream string) (string, error) {
 	if len(upstream) > MaxUpstreamLen {
 		return "", fmt.Errorf("pagetoken: upstream token is %d bytes; at most %d supported", len(upstream), MaxUpstreamLen)
 	}
-	k := &c.kr.keys[0]
+	k := &c.kr.Load().keys[0]
 	rawLen := minRawLen + len(upstream)
 	encLen := enc.EncodedLen(rawLen)
 	// One allocation holds the raw token followed by its encoding.
@@ -382,7 +391,7 @@ func (c *Codec) Open(token, method, filter, caller string) (string, error) {
 	if raw[0] != version {
 		return "", newErr(ErrMalformed, "page token has unsupported version %d; restart the listing without a page token", raw[0])
 	}
-	aead := c.kr.lookup(raw[1 : 1+keyIDLen])
+	aead := c.kr.Load().lookup(raw[1 : 1+keyIDLen])
 	if aead == nil {
 		return "", newErr(ErrUnknownKey, "page token was not issued by this service or its key has been retired; restart the listing without a page token")
 	}

@@ -429,3 +429,29 @@ func TestCallerBinding(t *testing.T) {
 		}
 	}
 }
+
+// TestSetKeyring: a rotation puts a new key first; tokens of the old key
+// still open, new tokens use the new key, and once the old key is dropped
+// its tokens are foreign.
+func TestSetKeyring(t *testing.T) {
+	c := newCodec(t, &clock{t0}, key1)
+	old, err := c.Seal(method, filter, "", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetKeyring(mustKeyring(t, key2, key1))
+	if got, err := c.Open(old, method, filter, ""); err != nil || got != "u1" {
+		t.Fatalf("a token of the previous key after rotation: %q, %v", got, err)
+	}
+	fresh, err := c.Seal(method, filter, "", "u2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := newCodec(t, &clock{t0}, key2).Open(fresh, method, filter, ""); err != nil || got != "u2" {
+		t.Fatalf("a token sealed after rotation does not open with the new key alone: %q, %v", got, err)
+	}
+	c.SetKeyring(mustKeyring(t, key2))
+	if _, err := c.Open(old, method, filter, ""); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("a token of a retired key: %v, want ErrUnknownKey", err)
+	}
+}

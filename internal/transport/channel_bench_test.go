@@ -75,7 +75,7 @@ func BenchmarkRESTInProcess(b *testing.B) {
 	b.Run("channel+chain", func(b *testing.B) {
 		mux := benchRESTMux()
 		ch := newChannel()
-		c := newChain(slog.New(slog.DiscardHandler), &guard{}, nil, nil)
+		c := newChain(slog.New(slog.DiscardHandler), nil, &guard{}, nil, nil)
 		gatewayv1.RegisterForecastJobServiceServer(grpchan.WithUnaryInterceptors(grpchan.WithStreamInterceptors(ch, c.stream...), c.unary...), describeStub{})
 		_ = gatewayv1.RegisterForecastJobServiceHandlerClient(context.Background(), mux, gatewayv1.NewForecastJobServiceClient(ch))
 		benchDescribe(b, mux)
@@ -96,7 +96,7 @@ func BenchmarkRESTInProcess(b *testing.B) {
 			b.Fatal(err)
 		}
 		g := &guard{rules: rules, sec: Security{Authenticator: staticAuth{}, Limiter: lim, Audit: slog.New(slog.DiscardHandler)}}
-		c := newChain(slog.New(slog.DiscardHandler), g, nil, nil)
+		c := newChain(slog.New(slog.DiscardHandler), nil, g, nil, nil)
 		gatewayv1.RegisterForecastJobServiceServer(grpchan.WithUnaryInterceptors(grpchan.WithStreamInterceptors(ch, c.stream...), c.unary...), describeStub{})
 		_ = gatewayv1.RegisterForecastJobServiceHandlerClient(context.Background(), mux, gatewayv1.NewForecastJobServiceClient(ch))
 		benchDescribe(b, mux)

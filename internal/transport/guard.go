@@ -164,6 +164,9 @@ func (g *guard) admit(ctx context.Context, method string, rule methodRule, req a
 		}
 		caller = c
 		ctx = auth.NewContext(ctx, caller)
+		if info := callinfo.FromContext(ctx); info != nil {
+			info.SetCaller(caller.ID)
+		}
 		if !caller.HasScope(rule.scope) {
 			return ctx, caller, nil, insufficientScope(method, rule.scope)
 		}

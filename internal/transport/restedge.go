@@ -2,16 +2,20 @@ package transport
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rs/cors"
 	"google.golang.org/grpc/codes"
 
 	"github.com/forecastgw/forecast-gateway/internal/callinfo"
+	"github.com/forecastgw/forecast-gateway/internal/metrics"
 )
 
 // Browser is what the REST listener accepts from browsers and proxies.
@@ -46,9 +50,18 @@ type restEdge struct {
 	hostAllowed func(host string) bool
 	origins     []string // CORS-allowed origins, normalized
 	next        http.Handler
+	obs         edgeObserver
 }
 
-func newRESTEdge(b Browser, listenAddr string, next http.Handler) (http.Handler, error) {
+// edgeObserver is what the edge reports each request to: the access log
+// and the REST metrics. The zero value reports nothing.
+type edgeObserver struct {
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	route   func(method, path string) string // the route template of a request
+}
+
+func newRESTEdge(b Browser, listenAddr string, next http.Handler, obs edgeObserver) (http.Handler, error) {
 	hosts := map[string]bool{}
 	for _, h := range b.AllowedHosts {
 		h = strings.ToLower(strings.TrimSpace(h))
@@ -58,7 +71,7 @@ func newRESTEdge(b Browser, listenAddr string, next http.Handler) (http.Handler,
 		hosts[strings.Trim(h, "[]")] = true
 	}
 	loopback := isLoopbackListen(listenAddr)
-	e := &restEdge{next: next, hostAllowed: func(host string) bool {
+	e := &restEdge{next: next, obs: obs, hostAllowed: func(host string) bool {
 		switch {
 		case hosts["*"] || hosts[host]:
 			return true
@@ -91,26 +104,106 @@ func newRESTEdge(b Browser, listenAddr string, next http.Handler) (http.Handler,
 	return e, nil
 }
 
-func (e *restEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	host := requestHost(r)
-	if !e.hostAllowed(host) {
-		refuse(w, http.StatusMisdirectedRequest, codes.InvalidArgument, reasonHostNotAllowed,
-			fmt.Sprintf("host %q is not served here; allow it with --allowed-hosts", host))
-		return
-	}
+func (e *restEdge) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	ci := &callinfo.Info{
 		RequestID: callinfo.RequestIDFrom(r.Header.Get("X-Request-Id")),
 		Transport: callinfo.REST,
 		PeerAddr:  r.RemoteAddr,
 		TLS:       r.TLS,
 	}
+	w := &statusRecorder{ResponseWriter: rw}
+	defer func() { e.report(r, ci, w, time.Since(start)) }()
 	w.Header().Set("X-Request-Id", ci.RequestID)
+	host := requestHost(r)
+	if !e.hostAllowed(host) {
+		refuse(w, http.StatusMisdirectedRequest, codes.InvalidArgument, reasonHostNotAllowed,
+			fmt.Sprintf("host %q is not served here; allow it with --allowed-hosts", host))
+		return
+	}
 	if origin := r.Header.Get("Origin"); origin != "" && stateChanging(r.Method) && r.Method != http.MethodOptions && !e.originAllowed(origin, r) {
 		refuse(w, http.StatusForbidden, codes.PermissionDenied, reasonOriginNotAllowed,
 			fmt.Sprintf("a %s from a page of origin %q is not allowed; allow the origin with --cors-allowed-origins", r.Method, origin))
 		return
 	}
 	e.next.ServeHTTP(w, r.WithContext(callinfo.NewContext(r.Context(), ci)))
+}
+
+// report writes the access-log line of a REST request and its metrics:
+// one line per request, refusals before routing included, with the same
+// fields as a gRPC call's line plus the HTTP method, route and status.
+// Documentation pages are logged at debug.
+func (e *restEdge) report(r *http.Request, ci *callinfo.Info, w *statusRecorder, d time.Duration) {
+	route := "other"
+	if e.obs.route != nil {
+		route = e.obs.route(r.Method, r.URL.Path)
+	}
+	code := w.status()
+	if m := e.obs.metrics; m != nil {
+		m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(code)).Inc()
+		m.HTTPDuration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+	}
+	if e.obs.log == nil {
+		return
+	}
+	n, total := ci.Upstream()
+	attrs := []slog.Attr{
+		slog.String("protocol", "http"), slog.String("request_id", ci.RequestID), slog.String("transport", callinfo.REST),
+		slog.String("http.method", r.Method), slog.String("http.route", route), slog.Int("http.status", code),
+		slog.String("peer.address", ci.PeerAddr), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.Int64("upstream_calls", n), slog.Float64("upstream_ms", float64(total.Microseconds())/1000),
+	}
+	if method, grpcCode, ok := ci.Outcome(); ok {
+		if i := strings.LastIndexByte(method, '/'); i >= 0 {
+			attrs = append(attrs, slog.String("grpc.method", method[i+1:]))
+		}
+		attrs = append(attrs, slog.String("grpc.code", codes.Code(grpcCode).String()))
+	}
+	if c := ci.Caller(); c != "" {
+		attrs = append(attrs, slog.String("caller", c))
+	}
+	level := slog.LevelInfo
+	if !strings.HasPrefix(route, "/v1/") {
+		level = slog.LevelDebug
+	}
+	e.obs.log.LogAttrs(r.Context(), level, "access", attrs...)
+}
+
+// statusRecorder remembers the status a handler wrote. It keeps the
+// writer's Flusher (Server-Sent Events and streamed JSON need it).
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
 }
 
 // originAllowed: the gateway's own origin (its /docs page) and the CORS

@@ -45,7 +45,7 @@ func TestRESTEdge(t *testing.T) {
 			var reached *callinfo.Info
 			h, err := newRESTEdge(tc.b, tc.listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				reached = callinfo.FromContext(r.Context())
-			}))
+			}), edgeObserver{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,14 +81,14 @@ func TestRESTEdgeConfigErrors(t *testing.T) {
 		{AllowedHosts: []string{"gw.example:8080"}},
 		{AllowedHosts: []string{""}},
 	} {
-		if _, err := newRESTEdge(b, "127.0.0.1:0", http.NotFoundHandler()); err == nil {
+		if _, err := newRESTEdge(b, "127.0.0.1:0", http.NotFoundHandler(), edgeObserver{}); err == nil {
 			t.Errorf("%+v accepted", b)
 		}
 	}
 }
 
 func TestRESTEdgeRequestID(t *testing.T) {
-	h, _ := newRESTEdge(Browser{}, "127.0.0.1:0", http.NotFoundHandler())
+	h, _ := newRESTEdge(Browser{}, "127.0.0.1:0", http.NotFoundHandler(), edgeObserver{})
 	for in, keep := range map[string]bool{"client-id-1": true, "has space": false, "": false} {
 		r := httptest.NewRequest("GET", "http://localhost/x", nil)
 		r.Header.Set("X-Request-Id", in)

@@ -402,3 +402,33 @@ type bufferedResponse struct {
 func (b *bufferedResponse) Header() http.Header         { return b.header }
 func (b *bufferedResponse) WriteHeader(code int)        { b.code = code }
 func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
+
+// routeOf is the route template of a request for logs and metrics: the
+// OpenAPI path of its route ("/v1/dataset-import-jobs/{dataset_import_job_arn}"),
+// the page it asks for (/docs/, /openapi.json), or "other" (a 404 must not
+// make a new metric series per path).
+func (f *restFront) routeOf(method, path string) string {
+	if rt, allow := f.find(method, path); rt != nil || len(allow) > 0 {
+		if rt == nil {
+			for _, r := range f.routes {
+				if r.match(path) {
+					rt = r
+					break
+				}
+			}
+		}
+		if rt != nil {
+			if rt.param == "" {
+				return rt.prefix
+			}
+			return rt.prefix + "{" + rt.param + "}" + rt.suffix
+		}
+	}
+	switch {
+	case path == "/openapi.json" || path == "/openapi3.json" || path == "/docs":
+		return path
+	case strings.HasPrefix(path, "/docs/"):
+		return "/docs/"
+	}
+	return "other"
+}

@@ -13,22 +13,30 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fullstorydev/grpchan"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/stats"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/gen/openapi"
+	"github.com/forecastgw/forecast-gateway/internal/metrics"
 	"github.com/forecastgw/forecast-gateway/internal/version"
 )
 
@@ -45,6 +53,10 @@ type Limits struct {
 	IdleTimeout          time.Duration // REST keep-alive idle connections
 	KeepaliveMinTime     time.Duration // gRPC: pings more often than this are abuse
 	MaxConnectionIdle    time.Duration // gRPC: idle connections are closed after this
+	// MaxConnectionAge closes each gRPC connection gracefully after this
+	// age (0: never), so long-lived clients reconnect and spread over
+	// replicas added since they connected.
+	MaxConnectionAge time.Duration
 }
 
 // DefaultLimits are generous for the payloads of this API (a Create is well
@@ -87,6 +99,7 @@ func (l Limits) withDefaults() Limits {
 	set(&d.IdleTimeout, l.IdleTimeout)
 	set(&d.KeepaliveMinTime, l.KeepaliveMinTime)
 	set(&d.MaxConnectionIdle, l.MaxConnectionIdle)
+	set(&d.MaxConnectionAge, l.MaxConnectionAge)
 	return d
 }
 
@@ -111,6 +124,17 @@ type Config struct {
 	// DisableReflection turns gRPC server reflection off.
 	DisableReflection bool
 
+	// AdminAddr, when set, is the admin listener: /healthz, /readyz,
+	// /metrics and, with Pprof, /debug/pprof/ (see admin.go).
+	AdminAddr string
+	Pprof     bool
+	// Metrics, when set, is where the chain and the REST edge count.
+	Metrics *metrics.Metrics
+	// Tracer, when set, traces every call: gRPC through otelgrpc's stats
+	// handler, REST through otelhttp (W3C traceparent accepted on both).
+	Tracer     trace.TracerProvider
+	Propagator propagation.TextMapPropagator
+
 	// Interceptors run after the transport's own (logging, recovery,
 	// guard), on gRPC and REST alike; for example faults in tests.
 	UnaryInterceptors  []grpc.UnaryServerInterceptor
@@ -126,13 +150,16 @@ const (
 
 // Server is a started transport.
 type Server struct {
-	grpcServer *grpc.Server
-	httpServer *http.Server
-	health     *health.Server
-	draining   chan struct{} // closed when Shutdown starts; ends health Watch streams
-	grpcLis    net.Listener
-	httpLis    net.Listener
-	log        *slog.Logger
+	grpcServer  *grpc.Server
+	httpServer  *http.Server
+	adminServer *http.Server // nil without an admin listener
+	adminLis    net.Listener
+	ready       atomic.Bool
+	health      *health.Server
+	draining    chan struct{} // closed when Shutdown starts; ends health Watch streams
+	grpcLis     net.Listener
+	httpLis     net.Listener
+	log         *slog.Logger
 
 	wg        sync.WaitGroup
 	drainOnce sync.Once
@@ -171,7 +198,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Security.Audit == nil {
 		cfg.Security.Audit = cfg.Logger
 	}
-	chain := newChain(cfg.Logger, &guard{sec: cfg.Security, rules: rules, log: cfg.Logger}, cfg.UnaryInterceptors, cfg.StreamInterceptors)
+	chain := newChain(cfg.Logger, cfg.Metrics, &guard{sec: cfg.Security, rules: rules, log: cfg.Logger}, cfg.UnaryInterceptors, cfg.StreamInterceptors)
 
 	s := &Server{log: cfg.Logger, health: health.NewServer(), draining: make(chan struct{})}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
@@ -182,11 +209,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		grpc.MaxRecvMsgSize(lim.MaxRecvMsgBytes),
 		grpc.MaxConcurrentStreams(lim.MaxConcurrentStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: lim.KeepaliveMinTime, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: lim.MaxConnectionIdle}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: lim.MaxConnectionIdle, MaxConnectionAge: lim.MaxConnectionAge}),
 		grpc.ConnectionTimeout(lim.ReadHeaderTimeout),
 	}
 	if cfg.TLS != nil {
 		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	if cfg.Tracer != nil {
+		grpcOpts = append(grpcOpts, grpc.StatsHandler(otelgrpc.NewServerHandler(
+			otelgrpc.WithTracerProvider(cfg.Tracer), otelgrpc.WithPropagators(cfg.propagator()),
+			otelgrpc.WithFilter(func(i *stats.RPCTagInfo) bool { return !strings.HasPrefix(i.FullMethodName, "/grpc.health.v1.") }))))
 	}
 	s.grpcServer = grpc.NewServer(grpcOpts...)
 	gatewayv1.RegisterForecastJobServiceServer(s.grpcServer, cfg.Service)
@@ -240,9 +272,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle("GET /docs/", docs.ui())
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.Handle("/", front)
-	edge, err := newRESTEdge(cfg.Browser, cfg.HTTPAddr, mux)
+	edge, err := newRESTEdge(cfg.Browser, cfg.HTTPAddr, mux, edgeObserver{log: cfg.Logger, metrics: cfg.Metrics, route: front.routeOf})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Tracer != nil {
+		// The REST request's span is the server span; the service runs in
+		// its context (the in-process channel passes it on), so the
+		// upstream calls are its children.
+		edge = otelhttp.NewHandler(edge, "rest", otelhttp.WithTracerProvider(cfg.Tracer), otelhttp.WithPropagators(cfg.propagator()),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + front.routeOf(r.Method, r.URL.Path) }),
+			otelhttp.WithFilter(func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/v1/") }))
 	}
 	s.httpServer = &http.Server{
 		Handler:           edge,
@@ -265,6 +305,30 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		_ = s.grpcLis.Close()
 		return nil, fmt.Errorf("transport: HTTP listener: %w", err)
 	}
+	if cfg.AdminAddr != "" {
+		if s.adminLis, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			_ = s.grpcLis.Close()
+			_ = s.httpLis.Close()
+			return nil, fmt.Errorf("transport: admin listener: %w", err)
+		}
+		var mh http.Handler
+		if cfg.Metrics != nil {
+			mh = cfg.Metrics.Handler()
+		}
+		s.adminServer = &http.Server{
+			Handler: adminHandler(&s.ready, mh, cfg.Pprof), ReadHeaderTimeout: lim.ReadHeaderTimeout,
+			ReadTimeout: lim.ReadTimeout, IdleTimeout: lim.IdleTimeout,
+			ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+			// No WriteTimeout: /debug/pprof/profile streams for its ?seconds.
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.adminServer.Serve(s.adminLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				cfg.Logger.Error("admin server stopped", "error", err)
+			}
+		}()
+	}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); _ = s.grpcServer.Serve(s.grpcLis) }()
 	go func() {
@@ -279,8 +343,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	cfg.Logger.Info("gateway listening", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "tls", cfg.TLS != nil,
-		"authentication", cfg.Security.Authenticator != nil, "rate_limits", cfg.Security.Limiter != nil)
+	s.ready.Store(true)
+	cfg.Logger.Info("gateway listening", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "tls", cfg.TLS != nil,
+		"authentication", cfg.Security.Authenticator != nil, "rate_limits", cfg.Security.Limiter != nil, "tracing", cfg.Tracer != nil)
 	return s, nil
 }
 
@@ -301,11 +366,27 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 // HTTPAddr is the REST listener's address.
 func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 
+// AdminAddr is the admin listener's address, or "" without one.
+func (s *Server) AdminAddr() string {
+	if s.adminLis == nil {
+		return ""
+	}
+	return s.adminLis.Addr().String()
+}
+
+func (c Config) propagator() propagation.TextMapPropagator {
+	if c.Propagator != nil {
+		return c.Propagator
+	}
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+}
+
 // StartDrain makes health NOT_SERVING for good (every service, "" too)
 // and ends health Watch streams, while calls are still served: the first
 // step of a shutdown, which load balancers see before anything is refused.
 func (s *Server) StartDrain() {
 	s.drainOnce.Do(func() {
+		s.ready.Store(false)
 		s.health.Shutdown()
 		close(s.draining)
 		s.log.Info("gateway draining")
@@ -345,6 +426,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = restErr
 		if err == nil {
 			err = ctx.Err()
+		}
+		// The admin listener goes last: probes and scrapes see the drain.
+		if s.adminServer != nil {
+			_ = s.adminServer.Close()
 		}
 		s.wg.Wait()
 		s.log.Info("gateway stopped")

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -40,6 +42,13 @@ type Options struct {
 	// client that sent no deadline must not be able to hold a gateway
 	// goroutine and an upstream connection for as long as AWS stalls.
 	CallTimeout time.Duration
+	// Observer, when set, is told of every call (see WithObserver).
+	Observer Observer
+	// Logger receives the SDK's own log output (at debug; its warnings at
+	// warn), instead of the SDK writing to stderr.
+	Logger *slog.Logger
+	// APIOptions are added to the client's (tracing middleware, say).
+	APIOptions []func(*middleware.Stack) error
 }
 
 // DefaultCallTimeout is Options.CallTimeout's default.
@@ -99,6 +108,13 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 		if o.CallTimeout > 0 {
 			fo.APIOptions = append(fo.APIOptions, WithCallTimeout(o.CallTimeout))
 		}
+		if o.Observer != nil {
+			fo.APIOptions = append(fo.APIOptions, WithObserver(o.Observer))
+		}
+		fo.APIOptions = append(fo.APIOptions, o.APIOptions...)
+		if o.Logger != nil {
+			fo.Logger = sdkLogger{o.Logger}
+		}
 	}), nil
 }
 
@@ -142,4 +158,15 @@ func WithCallTimeout(d time.Duration) func(*middleware.Stack) error {
 				return next.HandleInitialize(ctx, in)
 			}), middleware.Before)
 	}
+}
+
+// sdkLogger sends the SDK's log output to slog.
+type sdkLogger struct{ l *slog.Logger }
+
+func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	s.l.Log(context.Background(), level, fmt.Sprintf(format, v...), "component", "aws-sdk")
 }
