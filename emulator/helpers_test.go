@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/forecastgw/forecast-gateway/emulator"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
+	"github.com/forecastgw/forecast-gateway/internal/upstream"
 )
 
 // t0 is the fake-clock start used by most tests: a few days after the
@@ -55,6 +57,10 @@ func client(srv *emulator.Server, optFns ...func(*forecast.Options)) *forecast.C
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{} })
 		},
+		// The SDK's own body stream races net/http under load: the
+		// connection can be closed while the response is read ("use of
+		// closed network connection"); see internal/upstream.
+		HTTPClient: &http.Client{Transport: upstream.BufferBodies(http.DefaultTransport.(*http.Transport).Clone())},
 	}
 	return forecast.NewFromConfig(cfg, optFns...)
 }

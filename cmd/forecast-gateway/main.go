@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,7 +95,7 @@ func parseFlags(args, environ []string) (flags, error) {
 	fs.DurationVar(&u.Emulator.Latency, "emulator-latency", 0, "latency the embedded emulator adds to every call, to make it feel remote (demos, drain and load tests)")
 	fs.DurationVar(&u.Emulator.JobDuration, "emulator-job-duration", emulator.DefaultJobDuration, "how long a job of the embedded emulator takes from CREATE_PENDING to ACTIVE")
 	fs.IntVar(&u.RetryMaxAttempts, "retry-max-attempts", 3, "AWS SDK attempts per upstream call, throttling retries included")
-	fs.StringVar(&c.PageTokens.KeysFile, "page-token-keys-file", "", "file with page-token keys, newest first, one per line (base64 or hex, 32 bytes); also $"+gateway.PageTokenKeysEnv)
+	fs.StringVar(&c.PageTokens.KeysFile, "page-token-keys-file", "", "file with page-token keys, newest first, one per line (base64 or hex, 32 bytes); re-read when it changes (rotation: add the new key first); or the keys' text in $"+gateway.PageTokenKeysEnv)
 	fs.DurationVar(&c.PageTokens.TTL, "page-token-ttl", pagetoken.DefaultTTL, "lifetime of page tokens (at most 24h, AWS's NextToken lifetime)")
 	fs.DurationVar(&c.HealthInterval, "health-interval", 10*time.Second, "how often the upstream is probed for grpc.health.v1")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 20*time.Second, "how long in-flight calls may take to finish on SIGTERM")
@@ -202,7 +203,7 @@ func applyEnv(fs *flag.FlagSet, environ []string, set map[string]bool) error {
 	for _, kv := range environ {
 		key, value, _ := strings.Cut(kv, "=")
 		rest, ok := strings.CutPrefix(key, EnvPrefix)
-		if !ok || key == gateway.PageTokenKeysEnv {
+		if !ok || key == gateway.PageTokenKeysEnv || kubernetesServiceLink.MatchString(key) {
 			continue
 		}
 		name := strings.ToLower(strings.ReplaceAll(rest, "_", "-"))
@@ -219,6 +220,12 @@ func applyEnv(fs *flag.FlagSet, environ []string, set map[string]bool) error {
 	}
 	return nil
 }
+
+// kubernetesServiceLink matches the variables Kubernetes puts in every
+// pod of a namespace with a Service named forecast-gateway (service links:
+// FORECAST_GATEWAY_SERVICE_HOST, FORECAST_GATEWAY_PORT_9090_TCP_ADDR, ...).
+// They are not settings and must not stop the gateway.
+var kubernetesServiceLink = regexp.MustCompile(`^` + EnvPrefix + `(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$`)
 
 func lookupEnv(environ []string, key string) string {
 	for _, kv := range environ {

@@ -431,7 +431,11 @@ func TestBinaryConfiguration(t *testing.T) {
 
 	// The environment sets what the command line does not; the command
 	// line wins (a bad FORECAST_GATEWAY_LOG_LEVEL is never read).
-	cmdEnv := []string{"FORECAST_GATEWAY_HTTP_ADDR=127.0.0.1:0", "FORECAST_GATEWAY_LOG_LEVEL=loud", "FORECAST_GATEWAY_LOG_FORMAT=json"}
+	// Kubernetes service links of a Service named forecast-gateway are
+	// not settings: they are ignored.
+	cmdEnv := []string{"FORECAST_GATEWAY_HTTP_ADDR=127.0.0.1:0", "FORECAST_GATEWAY_LOG_LEVEL=loud", "FORECAST_GATEWAY_LOG_FORMAT=json",
+		"FORECAST_GATEWAY_SERVICE_HOST=10.0.0.7", "FORECAST_GATEWAY_SERVICE_PORT_GRPC=9090", "FORECAST_GATEWAY_PORT=tcp://10.0.0.7:9090",
+		"FORECAST_GATEWAY_PORT_9090_TCP_ADDR=10.0.0.7"}
 	p := startBinaryEnv(t, bin, cmdEnv, "--grpc-addr", "127.0.0.1:0", "--log-level", "info")
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -111,6 +111,7 @@ type Config struct {
 // Gateway is a started gateway.
 type Gateway struct {
 	transport *transport.Server
+	tokenKeys *tokenKeys // reloads the page-token keys file, or nil
 	security  *security
 	metrics   *metrics.Metrics
 	delay     time.Duration
@@ -139,6 +140,7 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	defer func() {
 		if err != nil {
 			g.closeUpstream()
+			g.tokenKeys.close()
 			if g.security != nil {
 				g.security.close()
 			}
@@ -168,7 +170,7 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	}
 	tokens := cfg.Tokens
 	if tokens == nil {
-		if tokens, err = newTokenCodec(cfg.PageTokens, cfg.Logger); err != nil {
+		if tokens, g.tokenKeys, err = openTokenCodec(cfg.PageTokens, cfg.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -321,6 +323,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		err = g.transport.Shutdown(ctx)
 		g.wg.Wait()
 		g.closeUpstream()
+		g.tokenKeys.close()
 		g.security.close()
 	})
 	return err

@@ -44,6 +44,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// pollers counts the running file-watcher goroutines by their stacks,
+// which, unlike runtime.NumGoroutine, other goroutines coming and going
+// (such as the previous test's) do not disturb.
+func pollers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	return strings.Count(string(buf), "filewatch.(*Value[...]).run(")
+}
+
 // writeAtomic replaces path the recommended way (temporary file + rename).
 func writeAtomic(t *testing.T, path, src string) {
 	t.Helper()
@@ -114,7 +130,7 @@ func TestFileReloadsOnChange(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("OnReload not called")
 	}
-	if !strings.Contains(logs.String(), "reloaded policy file") {
+	if !strings.Contains(logs.String(), "policy file reloaded") {
 		t.Errorf("no reload log line:\n%s", logs)
 	}
 
@@ -187,7 +203,6 @@ func TestNewFileErrors(t *testing.T) {
 		{"directory", dir, "not a regular file"},
 		{"invalid", bad, "must be 1"},
 	}
-	before := runtime.NumGoroutine()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := NewFile(FileOptions{Path: tt.path, Interval: 10 * time.Millisecond})
@@ -200,21 +215,20 @@ func TestNewFileErrors(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "no poller after failed NewFile", func() bool { return runtime.NumGoroutine() <= before })
+	waitFor(t, "no poller after failed NewFile", func() bool { return pollers() == 0 })
 }
 
 func TestFileCloseStopsPoller(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.yaml")
 	writeAtomic(t, path, policyFor(roleV1))
-	before := runtime.NumGoroutine()
 	f, err := NewFile(FileOptions{Path: path, Interval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the poller to start", func() bool { return runtime.NumGoroutine() > before })
+	waitFor(t, "the poller to start", func() bool { return pollers() == 1 })
 	f.Close()
 	f.Close() // idempotent
-	waitFor(t, "the poller to stop", func() bool { return runtime.NumGoroutine() <= before })
+	waitFor(t, "the poller to stop", func() bool { return pollers() == 0 })
 	// The last policy stays readable after Close.
 	if err := f.Check(alice, useRole(roleV1)); err != nil {
 		t.Fatalf("after Close: %v", err)

@@ -9,8 +9,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -100,7 +100,7 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 	}
 	return forecast.NewFromConfig(cfg, func(fo *forecast.Options) {
 		if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
-			fo.HTTPClient = &http.Client{Transport: bufferedBodyTransport{bc.GetTransport()}}
+			fo.HTTPClient = &http.Client{Transport: BufferBodies(bc.GetTransport())}
 		}
 		if o.EndpointURL != "" {
 			fo.BaseEndpoint = aws.String(o.EndpointURL)
@@ -117,6 +117,11 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 		}
 	}), nil
 }
+
+// BufferBodies wraps next so that net/http gets every request body as an
+// in-memory reader (see bufferedBodyTransport). Tests that drive the
+// emulator with a plain SDK client use it for the same reason.
+func BufferBodies(next *http.Transport) http.RoundTripper { return bufferedBodyTransport{next} }
 
 // bufferedBodyTransport hands net/http every request body as an in-memory
 // reader with GetBody set. With the SDK's own seekable body stream, under
