@@ -8,6 +8,12 @@ export PATH := $(BIN):$(PATH)
 GO         ?= go
 FUZZTIME   ?= 1m
 BENCHTIME  ?=
+# The build's version and commit (--version, forecast_gateway_build_info),
+# stamped because VCS stamping is off for `go run` and in some builders.
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT     ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS    := -X github.com/forecastgw/forecast-gateway/internal/version.Version=$(VERSION) \
+              -X github.com/forecastgw/forecast-gateway/internal/version.Commit=$(COMMIT)
 
 PROTOC_PLUGINS := google.golang.org/protobuf/cmd/protoc-gen-go \
                   google.golang.org/grpc/cmd/protoc-gen-go-grpc \
@@ -15,13 +21,17 @@ PROTOC_PLUGINS := google.golang.org/protobuf/cmd/protoc-gen-go \
                   github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2 \
                   github.com/fullstorydev/grpcurl/cmd/grpcurl
 
-.PHONY: _gen-into all run run-emulator test generate lint breaking baseline check-generated vet fmt-check tools bench fuzz load clean
+.PHONY: _gen-into all run build run-emulator test generate lint breaking baseline check-generated vet fmt-check tools bench fuzz load clean
 
 all: test
 
 ## run: start the gateway on the embedded Forecast emulator (gRPC :9090, REST :8080).
 run:
-	$(GO) run ./cmd/forecast-gateway $(ARGS)
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/forecast-gateway $(ARGS)
+
+## build: a static gateway binary in bin/ (what the Dockerfile builds).
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/forecast-gateway ./cmd/forecast-gateway
 
 ## run-emulator: start the Forecast emulator alone on 127.0.0.1:4566.
 run-emulator:
@@ -92,7 +102,7 @@ baseline: tools
 	buf build --exclude-source-info -o proto/baseline.binpb
 
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 
 vet:
@@ -102,6 +112,7 @@ vet:
 ## every test with -race.
 test: lint breaking check-generated fmt-check vet
 	$(GO) test -race -count=1 ./...
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## bench: side-by-side benchmarks (not part of test); see BENCHMARKS.md.
 bench:

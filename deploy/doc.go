@@ -1,0 +1,3 @@
+// Package deploy holds the tests of the container image and Kubernetes
+// manifests of the gateway (see README.md).
+package deploy
