@@ -8,9 +8,9 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
 	"github.com/forecastgw/forecast-gateway/internal/ratelimit"
-	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 )
 
 // BenchmarkSecurityOverhead: one Describe through the whole stack over

@@ -114,9 +114,9 @@ func TestMetricsAfterWorkload(t *testing.T) {
 	svc := "forecast.gateway.v1.ForecastJobService"
 	want := map[string]float64{
 		// Every RPC, gRPC and REST alike (REST runs the same chain).
-		`grpc_server_handled_total{grpc_code=OK,grpc_method=DescribePredictorBacktestExportJob,grpc_service=` + svc + `,grpc_type=unary}`:       3,
-		`grpc_server_handled_total{grpc_code=NotFound,grpc_method=DescribePredictorBacktestExportJob,grpc_service=` + svc + `,grpc_type=unary}`: 1,
-		`grpc_server_handled_total{grpc_code=OK,grpc_method=ListPredictorBacktestExportJobs,grpc_service=` + svc + `,grpc_type=unary}`:          1,
+		`grpc_server_handled_total{grpc_code=OK,grpc_method=DescribePredictorBacktestExportJob,grpc_service=` + svc + `,grpc_type=unary}`:           3,
+		`grpc_server_handled_total{grpc_code=NotFound,grpc_method=DescribePredictorBacktestExportJob,grpc_service=` + svc + `,grpc_type=unary}`:     1,
+		`grpc_server_handled_total{grpc_code=OK,grpc_method=ListPredictorBacktestExportJobs,grpc_service=` + svc + `,grpc_type=unary}`:              1,
 		`grpc_server_handled_total{grpc_code=InvalidArgument,grpc_method=ListPredictorBacktestExportJobs,grpc_service=` + svc + `,grpc_type=unary}`: 1,
 		// Upstream: 3 good describes, 1 missing, 3 pages of the list.
 		`forecast_gateway_upstream_calls_total{operation=DescribePredictorBacktestExportJob,origin=request,outcome=ok}`:           3,
@@ -125,8 +125,8 @@ func TestMetricsAfterWorkload(t *testing.T) {
 		`forecast_gateway_page_token_rejections_total{rule=malformed}`:                                                            1,
 		// REST requests by route template and status.
 		`forecast_gateway_http_requests_total{code=200,method=GET,route=/v1/` + bt.Collection + `/{predictor_backtest_export_job_arn}}`: 1,
-		`forecast_gateway_http_requests_total{code=404,method=GET,route=other}`:                                                          1,
-		`forecast_gateway_in_flight_calls{transport=grpc}`:                                                                               0,
+		`forecast_gateway_http_requests_total{code=404,method=GET,route=other}`:                                                         1,
+		`forecast_gateway_in_flight_calls{transport=grpc}`:                                                                              0,
 	}
 	for k, v := range want {
 		if got, ok := m[k]; !ok || got != v {
