@@ -13,6 +13,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -138,6 +139,10 @@ func (c *conformance) validate(req *http.Request, resp *http.Response, body []by
 	c.seen[r.op.OperationID][resp.StatusCode] = true
 	c.mu.Unlock()
 
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode == http.StatusOK &&
+		(strings.HasPrefix(ct, "application/x-ndjson") || strings.HasPrefix(ct, "text/event-stream")) {
+		return validateStream(req, r.op, ct, body)
+	}
 	in := &openapi3filter.RequestValidationInput{
 		Request:    req,
 		PathParams: map[string]string{},
@@ -156,6 +161,37 @@ func (c *conformance) validate(req *http.Request, resp *http.Response, body []by
 	if err != nil {
 		return fmt.Sprintf("%s %s (%s) answered HTTP %d, which the OpenAPI document does not allow: %v\nbody: %.2000s",
 			req.Method, req.URL.Path, r.op.OperationID, resp.StatusCode, err, body)
+	}
+	return ""
+}
+
+// validateStream checks each object of a stream (a line of NDJSON, the
+// data of an event) against the schema the document gives the stream's
+// media type.
+func validateStream(req *http.Request, op *openapi3.Operation, ct string, body []byte) string {
+	media := strings.TrimSpace(strings.Split(ct, ";")[0])
+	resp := op.Responses.Status(http.StatusOK)
+	if resp == nil || resp.Value.Content.Get(media) == nil {
+		return fmt.Sprintf("%s %s (%s) streamed %s, which the OpenAPI document does not list", req.Method, req.URL.Path, op.OperationID, media)
+	}
+	schema := resp.Value.Content.Get(media).Schema.Value
+	var objects []string
+	for line := range strings.SplitSeq(string(body), "\n") {
+		switch {
+		case media == "application/x-ndjson" && strings.TrimSpace(line) != "":
+			objects = append(objects, line)
+		case media == "text/event-stream" && strings.HasPrefix(line, "data: "):
+			objects = append(objects, strings.TrimPrefix(line, "data: "))
+		}
+	}
+	for _, o := range objects {
+		var v any
+		if err := json.Unmarshal([]byte(o), &v); err != nil {
+			return fmt.Sprintf("%s %s streamed a line that is not JSON: %.300s", req.Method, req.URL.Path, o)
+		}
+		if err := schema.VisitJSON(v, openapi3.MultiErrors()); err != nil {
+			return fmt.Sprintf("%s %s (%s) streamed an object the OpenAPI document does not allow: %v\nobject: %.1000s", req.Method, req.URL.Path, op.OperationID, err, o)
+		}
 	}
 	return ""
 }

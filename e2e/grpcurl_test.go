@@ -97,8 +97,8 @@ func TestGrpcurl(t *testing.T) {
 	if !ok {
 		t.Fatalf("grpcurl list: %s", errOut)
 	}
-	if n := len(strings.Fields(out)); n != 27 {
-		t.Fatalf("grpcurl list shows %d RPCs, want 27:\n%s", n, out)
+	if n := len(strings.Fields(out)); n != 29 {
+		t.Fatalf("grpcurl list shows %d RPCs, want 29:\n%s", n, out)
 	}
 	// Reflection serves the descriptors buf built, so describe shows the
 	// proto comments: what AWS says about each field.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -588,7 +589,7 @@ func TestJobBadInput(t *testing.T) {
 	}
 }
 
-// TestEveryRPCIsServed: the service lists the 27 RPCs of the API and each
+// TestEveryRPCIsServed: the service lists the 29 RPCs of the API and each
 // answers (not UNIMPLEMENTED) over gRPC.
 func TestEveryRPCIsServed(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{})
@@ -597,14 +598,25 @@ func TestEveryRPCIsServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	methods := sd.(protoreflect.ServiceDescriptor).Methods()
-	if methods.Len() != 27 {
-		t.Fatalf("%d RPCs, want 27", methods.Len())
+	if methods.Len() != 29 {
+		t.Fatalf("%d RPCs, want 29", methods.Len())
 	}
 	for i := range methods.Len() {
 		m := methods.Get(i)
 		req := newMessage(t, string(m.Input().Name()))
 		resp := newMessage(t, string(m.Output().Name()))
-		err := env.Conn.Invoke(ctx(t), serviceMethod+string(m.Name()), req, resp)
+		var err error
+		if m.IsStreamingServer() {
+			var s grpc.ClientStream
+			if s, err = env.Conn.NewStream(ctx(t), &grpc.StreamDesc{ServerStreams: true}, serviceMethod+string(m.Name())); err == nil {
+				if err = s.SendMsg(req); err == nil {
+					_ = s.CloseSend()
+					err = s.RecvMsg(resp)
+				}
+			}
+		} else {
+			err = env.Conn.Invoke(ctx(t), serviceMethod+string(m.Name()), req, resp)
+		}
 		if status.Code(err) == codes.Unimplemented {
 			t.Errorf("%s is not implemented", m.Name())
 		}

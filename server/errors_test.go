@@ -69,7 +69,11 @@ func TestOpCasesCoverEveryRPC(t *testing.T) {
 	}
 	var want []string
 	for i := 0; i < tService.Methods().Len(); i++ {
-		want = append(want, string(tService.Methods().Get(i).Name()))
+		// The watch RPCs make no upstream call of their own: they read
+		// through Describe and List (server/watch_test.go).
+		if name := string(tService.Methods().Get(i).Name()); name != "WatchJob" && name != "WaitJob" {
+			want = append(want, name)
+		}
 	}
 	slices.Sort(got)
 	slices.Sort(want)

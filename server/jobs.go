@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"google.golang.org/grpc/status"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
 	"github.com/aws/aws-sdk-go-v2/service/forecast/types"
@@ -40,18 +42,49 @@ func create(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, v *viola
 }
 
 // describe checks that arn is a job of type t, calls AWS and converts the
-// answer.
-func describe[Out, Resp any](ctx context.Context, s *ForecastJobServer, t *jobtype.Type, arn string, call func(context.Context, *string) (Out, error), convert func(Out) Resp) (Resp, error) {
+// answer. A job in a terminal state may come from the describe cache.
+// Identical Describes in flight share one AWS call (the first caller's;
+// each caller still leaves when its own context ends), so a hundred
+// clients polling one job cost one call at a time.
+func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobServer, t *jobtype.Type, arn string, call func(context.Context, *string) (Out, error), convert func(Out) Resp) (Resp, error) {
 	var zero Resp
 	if err := s.checkJobArn(t, arn); err != nil {
 		return zero, err
 	}
-	out, err := call(ctx, aws.String(arn))
-	if err != nil {
-		return zero, s.upstreamError(ctx, t.DescribeOp(), err)
+	if v, ok := s.describes.get(arn); ok {
+		s.countDescribe("cache_hit")
+		return v.(Resp), nil
 	}
-	return convert(out), nil
+	ch := s.flight.DoChan(arn, func() (any, error) {
+		// Not the first caller's cancellation: the others wait for it.
+		out, err := call(context.WithoutCancel(ctx), aws.String(arn))
+		if err != nil {
+			return nil, s.upstreamError(ctx, t.DescribeOp(), err)
+		}
+		resp := convert(out)
+		if jobtype.Terminal(resp.GetAwsStatus()) {
+			s.describes.put(arn, resp)
+		}
+		return resp, nil
+	})
+	select {
+	case <-ctx.Done():
+		return zero, status.FromContextError(ctx.Err()).Err()
+	case r := <-ch:
+		if r.Shared {
+			s.countDescribe("coalesced")
+		} else {
+			s.countDescribe("upstream")
+		}
+		if r.Err != nil {
+			return zero, r.Err
+		}
+		return r.Val.(Resp), nil
+	}
 }
+
+// statusResponse is what describe needs of a Describe response.
+type statusResponse interface{ GetAwsStatus() string }
 
 // remove deletes a job of type t. AWS refuses jobs that are not ACTIVE or
 // CREATE_FAILED with ResourceInUseException: FAILED_PRECONDITION with
@@ -63,6 +96,7 @@ func remove(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, arn stri
 	if err := s.checkOwner(ctx, arn); err != nil {
 		return err
 	}
+	s.describes.invalidate(arn)
 	if err := call(ctx, aws.String(arn)); err != nil {
 		return s.upstreamError(ctx, t.DeleteOp(), err)
 	}
@@ -80,6 +114,7 @@ func (s *ForecastJobServer) stop(ctx context.Context, t *jobtype.Type, arn strin
 	if err := s.checkOwner(ctx, arn); err != nil {
 		return err
 	}
+	s.describes.invalidate(arn)
 	if _, err := s.api.StopResource(ctx, &forecast.StopResourceInput{ResourceArn: aws.String(arn)}); err != nil {
 		return s.upstreamError(ctx, jobtype.OpStopResource, err)
 	}

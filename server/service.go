@@ -11,9 +11,19 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+	"google.golang.org/grpc/status"
+
+	"github.com/forecastgw/forecast-gateway/internal/apierr"
+	"github.com/forecastgw/forecast-gateway/internal/jobwatch"
+	"github.com/forecastgw/forecast-gateway/internal/metrics"
+	"github.com/forecastgw/forecast-gateway/internal/upstream"
 
 	"github.com/forecastgw/forecast-gateway/internal/filter"
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
@@ -38,7 +48,20 @@ type Options struct {
 	// creates name, and turns on job ownership (only a job's owner or an
 	// admin may delete, stop, tag or untag it). nil: both are off.
 	Policy Policy
+	// Watch configures WatchJob and WaitJob.
+	Watch WatchOptions
+	// DescribeCacheTTL is how long the Describe of a job in a terminal
+	// state is served from memory (0: DefaultDescribeCacheTTL; negative:
+	// no cache). It is the staleness a change made around this gateway
+	// (another replica, the console) can have; changes through this
+	// gateway invalidate at once.
+	DescribeCacheTTL time.Duration
+	// Metrics, when set, counts Describes by how they were served.
+	Metrics *metrics.Metrics
 }
+
+// DefaultDescribeCacheTTL is Options.DescribeCacheTTL's default.
+const DefaultDescribeCacheTTL = 10 * time.Second
 
 // ForecastJobServer implements gatewayv1.ForecastJobServiceServer.
 type ForecastJobServer struct {
@@ -53,6 +76,12 @@ type ForecastJobServer struct {
 	filters map[*jobtype.Type][]filter.Field // each List operation's filter fields
 
 	unknownSeen sync.Map // "field=value" -> struct{}: log each new value once
+
+	watch     WatchOptions
+	hub       *jobwatch.Hub
+	describes *describeCache
+	flight    singleflight.Group
+	metrics   *metrics.Metrics
 }
 
 var _ gatewayv1.ForecastJobServiceServer = (*ForecastJobServer)(nil)
@@ -71,10 +100,44 @@ func NewForecastJobServer(opts Options) (*ForecastJobServer, error) {
 		s.log = slog.Default()
 	}
 	s.conv = converter{unknown: s.noteUnknownEnum}
+	s.metrics = opts.Metrics
+	ttl := opts.DescribeCacheTTL
+	if ttl == 0 {
+		ttl = DefaultDescribeCacheTTL
+	}
+	s.describes = newDescribeCache(ttl, 10000)
+	s.watch = opts.Watch
+	if s.watch.Heartbeat <= 0 {
+		s.watch.Heartbeat = 15 * time.Second
+	}
+	if s.watch.MaxWait <= 0 {
+		s.watch.MaxWait = time.Hour
+	}
+	s.hub = jobwatch.New(jobwatch.Options{
+		Source: jobSource{s}, MinInterval: s.watch.MinInterval, MaxInterval: s.watch.MaxInterval,
+		MaxWatches: s.watch.MaxWatches, MaxWatchesPerCaller: s.watch.MaxWatchesPerCaller,
+		Throttled: func(err error) bool { return apierr.Reason(status.Convert(err)) == apierr.ReasonThrottled },
+		Context:   upstream.WithOrigin(context.Background(), upstream.OriginWatch),
+		Logger:    s.log,
+	})
 	for _, t := range jobtype.All {
 		s.filters[t] = s.filterFields(t)
 	}
 	return s, nil
+}
+
+// Drain ends every watch and wait: streams get a last message and
+// UNAVAILABLE, so their clients reconnect to another replica. Call it when
+// the gateway starts draining; calls in flight are not affected.
+func (s *ForecastJobServer) Drain() { s.hub.Close() }
+
+// Watching is the number of open watches (and waits) and of jobs polled.
+func (s *ForecastJobServer) Watching() (watches, jobs int) { return s.hub.Stats() }
+
+func (s *ForecastJobServer) countDescribe(how string) {
+	if s.metrics != nil {
+		s.metrics.Describes.WithLabelValues(how).Inc()
+	}
 }
 
 // noteUnknownEnum logs, once per value, that AWS sent an enum string the

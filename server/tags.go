@@ -83,8 +83,10 @@ func (s *ForecastJobServer) ListTagsForResource(ctx context.Context, r *gatewayv
 // jobArn checks resource_arn: the ARN of a job of one of the five types, in
 // the gateway's region. AWS would tag other Forecast resources too; this
 // API is about jobs.
-func (s *ForecastJobServer) jobArn(v *violations, arn string) {
-	const field = "resource_arn"
+func (s *ForecastJobServer) jobArn(v *violations, arn string) { s.anyJobArn(v, "resource_arn", arn) }
+
+// anyJobArn checks that arn (in field) is the ARN of a job of any type.
+func (s *ForecastJobServer) anyJobArn(v *violations, field, arn string) {
 	t := jobtype.OfArn(arn)
 	if t == nil {
 		if viol := awsrules.CheckForecastArn(arn); viol != nil {

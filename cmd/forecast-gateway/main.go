@@ -27,6 +27,7 @@ import (
 	"github.com/forecastgw/forecast-gateway/internal/ratelimit"
 	"github.com/forecastgw/forecast-gateway/internal/upstream"
 	"github.com/forecastgw/forecast-gateway/internal/version"
+	"github.com/forecastgw/forecast-gateway/server"
 )
 
 type flags struct {
@@ -98,12 +99,18 @@ func parseFlags(args, environ []string) (flags, error) {
 	fs.StringVar(&c.PageTokens.KeysFile, "page-token-keys-file", "", "file with page-token keys, newest first, one per line (base64 or hex, 32 bytes); re-read when it changes (rotation: add the new key first); or the keys' text in $"+gateway.PageTokenKeysEnv)
 	fs.DurationVar(&c.PageTokens.TTL, "page-token-ttl", pagetoken.DefaultTTL, "lifetime of page tokens (at most 24h, AWS's NextToken lifetime)")
 	fs.DurationVar(&c.HealthInterval, "health-interval", 10*time.Second, "how often the upstream is probed for grpc.health.v1")
-	fs.DurationVar(&f.drainTimeout, "drain-timeout", 20*time.Second, "how long in-flight calls may take to finish on SIGTERM")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 20*time.Second, "on SIGTERM, after --shutdown-delay: how long in-flight calls may take to finish")
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default: json, or text when stderr is a terminal)")
 	fs.BoolVar(&f.version, "version", false, "print the version, commit and Go version, and exit")
 	fs.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:9091", "admin listener (plain HTTP): /healthz, /readyz, /metrics, and /debug/pprof/ with --pprof; \"\" for none")
 	fs.BoolVar(&c.Pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
+	fs.DurationVar(&c.Watch.MinInterval, "watch-min-interval", time.Second, "watched jobs: poll interval right after a change")
+	fs.DurationVar(&c.Watch.MaxInterval, "watch-max-interval", 30*time.Second, "watched jobs: the longest poll interval while nothing changes")
+	fs.DurationVar(&c.Watch.Heartbeat, "watch-heartbeat", 15*time.Second, "WatchJob: a heartbeat after this long without a change, so proxies keep streams open")
+	fs.IntVar(&c.Watch.MaxWatches, "max-watches", 10000, "open WatchJob streams and WaitJob calls, in all")
+	fs.IntVar(&c.Watch.MaxWatchesPerCaller, "max-watches-per-caller", 1000, "open WatchJob streams and WaitJob calls of one caller")
+	fs.DurationVar(&c.DescribeCacheTTL, "describe-cache-ttl", server.DefaultDescribeCacheTTL, "how long a job in a terminal state is described from memory (staleness of changes made around this gateway; 0: off)")
 	fs.DurationVar(&c.Limits.MaxConnectionAge, "grpc-max-connection-age", 0, "close each gRPC connection gracefully after this age so clients rebalance over replicas (0: never)")
 	fs.DurationVar(&u.CallTimeout, "upstream-timeout", upstream.DefaultCallTimeout, "bound on each upstream call, retries included, whatever the client's deadline")
 	fs.BoolVar(&u.SkipStartupCheck, "skip-startup-check", false, "with --upstream=aws: start without the one read call that checks the AWS credentials")
@@ -168,6 +175,14 @@ func parseFlags(args, environ []string) (flags, error) {
 		return f, fmt.Errorf("--shutdown-delay must not be negative, got %s", c.ShutdownDelay)
 	case sec.JWTLeeway < 0 || sec.JWTLeeway > 5*time.Minute:
 		return f, fmt.Errorf("--jwt-leeway must be between 0 and 5m, got %s", sec.JWTLeeway)
+	case c.Watch.MinInterval <= 0 || c.Watch.MaxInterval < c.Watch.MinInterval:
+		return f, fmt.Errorf("--watch-min-interval must be positive and at most --watch-max-interval, got %s and %s", c.Watch.MinInterval, c.Watch.MaxInterval)
+	case c.Watch.Heartbeat <= 0:
+		return f, fmt.Errorf("--watch-heartbeat must be positive, got %s", c.Watch.Heartbeat)
+	case c.Watch.MaxWatches < 1 || c.Watch.MaxWatchesPerCaller < 1 || c.Watch.MaxWatchesPerCaller > c.Watch.MaxWatches:
+		return f, fmt.Errorf("--max-watches and --max-watches-per-caller must be at least 1, and per caller at most the total; got %d and %d", c.Watch.MaxWatches, c.Watch.MaxWatchesPerCaller)
+	case c.DescribeCacheTTL < 0:
+		return f, fmt.Errorf("--describe-cache-ttl must not be negative, got %s", c.DescribeCacheTTL)
 	case c.Limits.MaxConnectionAge < 0:
 		return f, fmt.Errorf("--grpc-max-connection-age must not be negative, got %s", c.Limits.MaxConnectionAge)
 	case f.logFormat != "" && f.logFormat != "json" && f.logFormat != "text":
@@ -193,6 +208,9 @@ func parseFlags(args, environ []string) (flags, error) {
 		}
 	}
 	c.PageTokens.Keys = lookupEnv(environ, gateway.PageTokenKeysEnv)
+	if c.DescribeCacheTTL == 0 {
+		c.DescribeCacheTTL = -1 // the flag's 0 is "off"; the config's 0 is the default
+	}
 	return f, nil
 }
 
@@ -320,8 +338,9 @@ func run(f flags, log *slog.Logger) error {
 	}
 	<-ctx.Done()
 	stop() // a second signal now kills the process the default way
-	log.Info("signal received, draining", "timeout", f.drainTimeout)
-	drainCtx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
+	log.Info("signal received, draining", "shutdown_delay", f.cfg.ShutdownDelay, "drain_timeout", f.drainTimeout)
+	// The drain gets its whole timeout after the shutdown delay.
+	drainCtx, cancel := context.WithTimeout(context.Background(), f.cfg.ShutdownDelay+f.drainTimeout)
 	defer cancel()
 	return gw.Shutdown(drainCtx)
 }

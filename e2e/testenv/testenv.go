@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,8 +35,9 @@ import (
 // to validate it against the OpenAPI document.
 var ResponseCheck func(tb testing.TB, req *http.Request, resp *http.Response, body []byte)
 
-// checkedTransport hands every complete response to ResponseCheck. Streams
-// (NDJSON, server-sent events) are passed through unread.
+// checkedTransport hands every complete response to ResponseCheck. A
+// stream (NDJSON, server-sent events) is passed on as it arrives and
+// checked whole when the client closes it.
 type checkedTransport struct {
 	next http.RoundTripper
 	tb   testing.TB
@@ -47,6 +49,7 @@ func (c checkedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-ndjson") || strings.HasPrefix(ct, "text/event-stream") {
+		resp.Body = &teeBody{ReadCloser: resp.Body, done: func(body []byte) { ResponseCheck(c.tb, r, resp, body) }}
 		return resp, nil
 	}
 	body, err := io.ReadAll(resp.Body)
@@ -57,6 +60,26 @@ func (c checkedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	ResponseCheck(c.tb, r, resp, body)
 	return resp, nil
+}
+
+// teeBody keeps what a stream's reader read, and hands it over on Close.
+type teeBody struct {
+	io.ReadCloser
+	buf  bytes.Buffer
+	done func([]byte)
+	once sync.Once
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	t.buf.Write(p[:n])
+	return n, err
+}
+
+func (t *teeBody) Close() error {
+	err := t.ReadCloser.Close()
+	t.once.Do(func() { t.done(t.buf.Bytes()) })
+	return err
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the pool.
@@ -141,6 +164,11 @@ func Start(tb testing.TB, o Options) *Env {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.DescribeCacheTTL == 0 {
+		// Tests change jobs around the gateway (the SDK, the emulator's
+		// clock); the cache's own tests turn it on.
+		cfg.DescribeCacheTTL = -1
 	}
 	if cfg.Security.RateLimits == nil {
 		// Tests make calls in quick bursts; rate-limit tests set their own.

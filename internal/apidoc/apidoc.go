@@ -53,6 +53,8 @@ var errorStatuses = map[string][]int{
 	"Tag":      {http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType},
 	"Untag":    {http.StatusNotFound, http.StatusUnsupportedMediaType},
 	"ListTags": {http.StatusNotFound},
+	"Watch":    {http.StatusNotFound, http.StatusNotAcceptable},
+	"Wait":     {http.StatusNotFound},
 }
 
 // scopes says which scope each kind of operation needs when the gateway
@@ -60,6 +62,7 @@ var errorStatuses = map[string][]int{
 var scopes = map[string]string{
 	"Create": "forecast.write", "Delete": "forecast.write", "Stop": "forecast.write", "Tag": "forecast.write", "Untag": "forecast.write",
 	"Describe": "forecast.read", "List": "forecast.read", "ListTags": "forecast.read",
+	"Watch": "forecast.read", "Wait": "forecast.read",
 }
 
 // commonErrors can come from any operation: a bad request, missing or
@@ -80,6 +83,7 @@ var statusMeaning = map[int]string{
 	http.StatusUnauthorized:                "UNAUTHENTICATED: no credentials (reason UNAUTHENTICATED), a bearer token the gateway refuses (INVALID_TOKEN) or a client certificate it does not know (INVALID_CLIENT_CERTIFICATE); WWW-Authenticate carries the Bearer challenge.",
 	http.StatusForbidden:                   "PERMISSION_DENIED: the caller lacks the operation's scope (INSUFFICIENT_SCOPE; WWW-Authenticate names it), the policy file does not grant a role, S3 path or KMS key the request names (POLICY_DENIED; metadata.field names it), the job belongs to another caller (NOT_OWNER), or a browser page of a foreign origin sent a state-changing request (ORIGIN_NOT_ALLOWED).",
 	http.StatusMisdirectedRequest:          "The Host header names a host this gateway does not serve (reason HOST_NOT_ALLOWED): a DNS-rebinding defence.",
+	http.StatusNotAcceptable:               "Accept names neither application/x-ndjson nor text/event-stream (reason NOT_ACCEPTABLE).",
 	http.StatusRequestHeaderFieldsTooLarge: "The request's header block is larger than the gateway accepts.",
 	http.StatusInternalServerError:         "INTERNAL: a fault of the gateway or an unexpected AWS answer; nothing internal is passed on.",
 	http.StatusServiceUnavailable:          "UNAVAILABLE: AWS is unreachable, failing or still throttling after retries; Retry-After says when to retry.",
@@ -88,7 +92,7 @@ var statusMeaning = map[int]string{
 
 // opKind is the kind of an operation, from its id (the RPC name).
 func opKind(id string) string {
-	for _, k := range []string{"ListTags", "Untag", "Tag", "Create", "Describe", "List", "Delete", "Stop"} {
+	for _, k := range []string{"ListTags", "Untag", "Tag", "Create", "Describe", "List", "Delete", "Stop", "Watch", "Wait"} {
 		if strings.HasPrefix(id, k) {
 			return k
 		}
@@ -113,10 +117,35 @@ func Build(raw []byte) (v2, v3 []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("apidoc: converting to OpenAPI 3: %w", err)
 	}
+	streamContent(doc3)
 	if v3, err = marshal(doc3); err != nil {
 		return nil, nil, err
 	}
 	return v2, v3, nil
+}
+
+// streamContent gives, in the OpenAPI 3 document, a streaming operation's
+// 200 its stream media types only and its errors application/json only
+// (Swagger 2.0 cannot say this).
+func streamContent(doc *openapi3.T) {
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if opKind(op.OperationID) != "Watch" {
+				continue
+			}
+			for code, r := range op.Responses.Map() {
+				if r.Value == nil || r.Value.Content == nil {
+					continue
+				}
+				for media := range r.Value.Content {
+					stream := media == "application/x-ndjson" || media == "text/event-stream"
+					if (code == "200") != stream {
+						delete(r.Value.Content, media)
+					}
+				}
+			}
+		}
+	}
 }
 
 func marshal(v any) ([]byte, error) {
@@ -190,7 +219,7 @@ func complete(doc *openapi2.T) error {
 
 	for path, item := range doc.Paths {
 		for method, op := range item.Operations() {
-			if err := completeOperation(path, method, op); err != nil {
+			if err := completeOperation(doc, path, method, op); err != nil {
 				return err
 			}
 		}
@@ -223,7 +252,7 @@ func tagFor(path string) string {
 	return "Tags"
 }
 
-func completeOperation(path, method string, op *openapi2.Operation) error {
+func completeOperation(doc *openapi2.T, path, method string, op *openapi2.Operation) error {
 	kind := opKind(op.OperationID)
 	extra, ok := errorStatuses[kind]
 	if !ok {
@@ -253,6 +282,27 @@ func completeOperation(path, method string, op *openapi2.Operation) error {
 		resp.Headers = map[string]*openapi2.Header{"Location": {Parameter: openapi2.Parameter{
 			Type: &openapi3.Types{"string"}, Description: "The job's URL: its collection and its percent-encoded ARN."}}}
 		op.Responses.Set("201", resp)
+	case "Watch":
+		// Swagger 2.0 has one produces list per operation: the stream's
+		// media types and JSON for errors. The OpenAPI 3 document says
+		// which is which (streamContent).
+		op.Produces = []string{"application/x-ndjson", "text/event-stream", "application/json"}
+		resp.Description = "A stream. application/x-ndjson (the default): one JSON object per line. text/event-stream " +
+			"(Accept: text/event-stream): Server-Sent Events whose data is the same object, id its etag (sent back as " +
+			"Last-Event-ID on reconnect) and event the kind of message (job, heartbeat). A stream that ends for another " +
+			"reason than the job ending has a last object with error (an AIP-193 error body)."
+		resp.Schema = &openapi2.SchemaRef{Ref: "#/definitions/WatchJobStreamLine"}
+		doc.Definitions["WatchJobStreamLine"] = &openapi2.SchemaRef{Value: &openapi2.Schema{
+			Type:        &openapi3.Types{"object"},
+			Description: "One line (or one event's data) of a WatchJob stream: a WatchJobResponse, or, last, an error.",
+			Properties: openapi2.Schemas{
+				"etag":      {Value: &openapi2.Schema{Type: &openapi3.Types{"string"}, Description: "The etag of the job's state."}},
+				"job":       {Ref: "#/definitions/Job"},
+				"heartbeat": {Ref: "#/definitions/Heartbeat"},
+				"error":     {Ref: "#/definitions/ErrorBody"},
+			},
+			AdditionalProperties: openapi3.AdditionalProperties{Has: ptr(false)},
+		}}
 	case "Describe":
 		resp.Headers = map[string]*openapi2.Header{"ETag": {Parameter: openapi2.Parameter{
 			Type: &openapi3.Types{"string"}, Description: "A hash of the whole response; send it back in If-None-Match."}}}

@@ -103,6 +103,11 @@ type Config struct {
 	// TracingFromEnv).
 	Tracer trace.TracerProvider
 
+	// Watch configures WatchJob and WaitJob; DescribeCacheTTL the Describe
+	// cache of terminal jobs (see server.Options).
+	Watch            server.WatchOptions
+	DescribeCacheTTL time.Duration
+
 	// Extra interceptors, after the transport's own, on gRPC and REST.
 	UnaryInterceptors  []grpc.UnaryServerInterceptor
 	StreamInterceptors []grpc.StreamServerInterceptor
@@ -111,6 +116,7 @@ type Config struct {
 // Gateway is a started gateway.
 type Gateway struct {
 	transport *transport.Server
+	service   *server.ForecastJobServer
 	tokenKeys *tokenKeys // reloads the page-token keys file, or nil
 	security  *security
 	metrics   *metrics.Metrics
@@ -139,6 +145,9 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	g := &Gateway{log: cfg.Logger, delay: cfg.ShutdownDelay, metrics: metrics.New(v.Version, v.Commit)}
 	defer func() {
 		if err != nil {
+			if g.service != nil {
+				g.service.Drain()
+			}
 			g.closeUpstream()
 			g.tokenKeys.close()
 			if g.security != nil {
@@ -178,10 +187,13 @@ func Start(ctx context.Context, cfg Config) (_ *Gateway, err error) {
 	if g.security.policy != nil {
 		pol = g.security.policy
 	}
-	svc, err := server.NewForecastJobServer(server.Options{Forecast: api, Tokens: tokens, Region: region, Logger: cfg.Logger, Policy: pol})
+	svc, err := server.NewForecastJobServer(server.Options{Forecast: api, Tokens: tokens, Region: region, Logger: cfg.Logger, Policy: pol,
+		Watch: cfg.Watch, DescribeCacheTTL: cfg.DescribeCacheTTL, Metrics: g.metrics})
 	if err != nil {
 		return nil, err
 	}
+	g.service = svc
+	g.metrics.WatchGauges(svc.Watching)
 
 	// The service's health starts NOT_SERVING and flips after the first
 	// probe, so nothing routes traffic here before the upstream has
@@ -320,6 +332,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 				t.Stop()
 			}
 		}
+		// Watch streams end now (a last message, then UNAVAILABLE), so their
+		// clients reconnect to another replica instead of holding the drain.
+		g.service.Drain()
 		err = g.transport.Shutdown(ctx)
 		g.wg.Wait()
 		g.closeUpstream()

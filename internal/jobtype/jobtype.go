@@ -139,6 +139,20 @@ func (t *Type) StopMethod() string {
 	return "Stop" + t.Noun
 }
 
+// Terminal reports whether a job in AWS status s will not change by
+// itself any more: ACTIVE, CREATE_FAILED, CREATE_STOPPED or DELETE_FAILED.
+// (A delete of an ACTIVE job still changes it, but only on request.)
+func Terminal(status string) bool {
+	switch status {
+	case "ACTIVE", "CREATE_FAILED", "CREATE_STOPPED", "DELETE_FAILED":
+		return true
+	}
+	return false
+}
+
+// TerminalStatuses are the statuses Terminal accepts.
+var TerminalStatuses = []string{"ACTIVE", "CREATE_FAILED", "CREATE_STOPPED", "DELETE_FAILED"}
+
 // Operations that are not per type.
 const (
 	OpStopResource        = "StopResource"

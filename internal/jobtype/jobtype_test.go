@@ -60,3 +60,16 @@ func TestCatalogue(t *testing.T) {
 		t.Errorf("catalogue: %d types; what-if export LongArn %v, stoppable %v", len(All), WhatIfForecastExport.LongArn, WhatIfForecastExport.Stoppable)
 	}
 }
+
+func TestTerminal(t *testing.T) {
+	for _, s := range TerminalStatuses {
+		if !Terminal(s) {
+			t.Errorf("%s is not terminal", s)
+		}
+	}
+	for _, s := range []string{"CREATE_PENDING", "CREATE_IN_PROGRESS", "CREATE_STOPPING", "DELETE_PENDING", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS", ""} {
+		if Terminal(s) {
+			t.Errorf("%s is terminal", s)
+		}
+	}
+}

@@ -43,6 +43,21 @@ type Metrics struct {
 
 	HTTPRequests *prometheus.CounterVec   // route, method, code
 	HTTPDuration *prometheus.HistogramVec // route, method
+
+	// Describes counts Describe calls by how they were served: upstream
+	// (an AWS call of their own), coalesced (sharing another's call in
+	// flight), cache_hit (a terminal job from memory).
+	Describes *prometheus.CounterVec // served
+}
+
+// WatchGauges exposes the open watches and the jobs being polled, read
+// from f when scraped.
+func (m *Metrics) WatchGauges(f func() (watches, jobs int)) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "watches",
+			Help: "Open WatchJob streams and WaitJob calls."}, func() float64 { w, _ := f(); return float64(w) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "watched_jobs",
+			Help: "Jobs polled for watchers (one poller each, however many watchers)."}, func() float64 { _, j := f(); return float64(j) }))
 }
 
 // latencyBuckets suit calls that take a millisecond to tens of seconds
@@ -77,12 +92,14 @@ func New(version, commit string) *Metrics {
 			[]string{"route", "method", "code"}),
 		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "http_request_duration_seconds",
 			Help: "Duration of REST requests.", Buckets: latencyBuckets}, []string{"route", "method"}),
+		Describes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "describes_total",
+			Help: "Describe calls by how they were served: upstream, coalesced (sharing a call in flight), cache_hit (a terminal job from memory)."}, []string{"served"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
 		Help: "Always 1; the labels say which build runs."}, []string{"version", "commit", "go_version"})
 	build.WithLabelValues(version, commit, runtime.Version()).Set(1)
 	reg.MustRegister(m.GRPC, m.UpstreamCalls, m.UpstreamDuration, m.UpstreamRetries, m.PageTokenRejections,
-		m.RateLimitRefusals, m.AuthRefusals, m.InFlight, m.HTTPRequests, m.HTTPDuration, build,
+		m.RateLimitRefusals, m.AuthRefusals, m.InFlight, m.HTTPRequests, m.HTTPDuration, m.Describes, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -57,7 +57,7 @@ func newChain(log *slog.Logger, m *metrics.Metrics, g *guard, extraUnary []grpc.
 			return logging.Fields{"duration_ms", float64(d.Microseconds()) / 1000}
 		}),
 		logging.WithFieldsFromContext(callFields),
-		logging.WithDisableLoggingFields(logging.ComponentFieldKey, "grpc.start_time", "grpc.request.deadline"),
+		logging.WithDisableLoggingFields(logging.ComponentFieldKey),
 	}
 	grpcOnly := selector.MatchFunc(func(ctx context.Context, _ interceptors.CallMeta) bool {
 		info := callinfo.FromContext(ctx)

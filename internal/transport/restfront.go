@@ -14,9 +14,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -50,6 +52,9 @@ type restFront struct {
 	maxHeaderBytes int
 	maxBodyBytes   int64
 	next           http.Handler
+	// conn reaches the service for the streaming routes, which the front
+	// answers itself (reststream.go).
+	conn grpc.ClientConnInterface
 }
 
 // route is one REST route of the OpenAPI document.
@@ -62,6 +67,10 @@ type route struct {
 	query map[string]queryParam
 	body  protoreflect.MessageDescriptor // nil: the route takes no body
 	etag  bool                           // a Describe: ETag and If-None-Match
+	rpc   protoreflect.MethodDescriptor
+	// long: the call may outlast the server's write timeout (a stream, a
+	// wait for a job), which the route lifts.
+	long bool
 }
 
 type queryParam struct {
@@ -119,6 +128,8 @@ func routesFrom(doc []byte, service protoreflect.FullName) ([]*route, error) {
 				return nil, fmt.Errorf("transport: the OpenAPI document names %s, which %s does not have", op.OperationID, service)
 			}
 			rt.etag = rt.method == http.MethodGet && strings.HasPrefix(op.OperationID, "Describe")
+			rt.rpc = m
+			rt.long = m.IsStreamingServer() || strings.HasPrefix(op.OperationID, "Wait")
 			for _, p := range op.Parameters {
 				switch p.In {
 				case "query":
@@ -193,6 +204,13 @@ func (f *restFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.readBody(w, r, rt) {
 		return
+	}
+	if rt.rpc.IsStreamingServer() {
+		f.serveStream(w, r, rt)
+		return
+	}
+	if rt.long {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	}
 	if rt.etag {
 		f.withETag(w, r)

@@ -264,7 +264,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	front := &restFront{routes: routes, maxHeaderBytes: lim.MaxHeaderBytes, maxBodyBytes: lim.MaxBodyBytes, next: restMux}
+	front := &restFront{routes: routes, maxHeaderBytes: lim.MaxHeaderBytes, maxBodyBytes: lim.MaxBodyBytes, next: restMux, conn: ch}
 	mux := http.NewServeMux()
 	docs := newAPIDocs(version.Get().Version)
 	mux.HandleFunc("GET /openapi.json", docs.serveV2)

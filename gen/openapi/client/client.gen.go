@@ -805,6 +805,12 @@ type ForecastExportJobSummary struct {
 // Requests may also use AWS's spelling of a value (PARQUET for EXPORT_FORMAT_PARQUET, ACTIVE for JOB_STATUS_ACTIVE, ...), case-sensitive as AWS is; responses always use these names.
 type GeolocationFormat string
 
+// Heartbeat A heartbeat of a WatchJob stream.
+type Heartbeat struct {
+	// Time When the gateway sent it.
+	Time *time.Time `json:"time,omitempty"`
+}
+
 // ImportFormat ImportFormat is the file format of the data a dataset import job reads.
 //
 //   - IMPORT_FORMAT_UNSPECIFIED: Not set. On create this means AWS's default, CSV. On read it means AWS
@@ -826,6 +832,30 @@ type ImportFormat string
 //
 // Requests may also use AWS's spelling of a value (PARQUET for EXPORT_FORMAT_PARQUET, ACTIVE for JOB_STATUS_ACTIVE, ...), case-sensitive as AWS is; responses always use these names.
 type ImportMode string
+
+// Job The state of a job of any of the five types: its type's Describe
+// response.
+type Job struct {
+	// DatasetImportJob Response for DescribeDatasetImportJob: every member of AWS's
+	// DescribeDatasetImportJob response.
+	DatasetImportJob *DescribeDatasetImportJobResponse `json:"dataset_import_job,omitempty"`
+
+	// ExplainabilityExport Response for DescribeExplainabilityExport: every member of AWS's
+	// DescribeExplainabilityExport response.
+	ExplainabilityExport *DescribeExplainabilityExportResponse `json:"explainability_export,omitempty"`
+
+	// ForecastExportJob Response for DescribeForecastExportJob: every member of AWS's
+	// DescribeForecastExportJob response.
+	ForecastExportJob *DescribeForecastExportJobResponse `json:"forecast_export_job,omitempty"`
+
+	// PredictorBacktestExportJob Response for DescribePredictorBacktestExportJob: every member of AWS's
+	// DescribePredictorBacktestExportJob response.
+	PredictorBacktestExportJob *DescribePredictorBacktestExportJobResponse `json:"predictor_backtest_export_job,omitempty"`
+
+	// WhatIfForecastExport Response for DescribeWhatIfForecastExport: every member of AWS's
+	// DescribeWhatIfForecastExport response.
+	WhatIfForecastExport *DescribeWhatIfForecastExportResponse `json:"what_if_forecast_export,omitempty"`
+}
 
 // JobStatus JobStatus is the lifecycle state of a Forecast job, as listed in the
 // Amazon Forecast API reference (2018-06-26).
@@ -1037,6 +1067,30 @@ type TagResourceResponse = map[string]interface{}
 // UntagResourceResponse Response for UntagResource.
 type UntagResourceResponse = map[string]interface{}
 
+// WaitJobResponse Response for WaitJob: the job in its terminal state.
+type WaitJobResponse struct {
+	// Etag The etag of that state (see WatchJobResponse).
+	Etag *string `json:"etag,omitempty"`
+
+	// Job The job's state.
+	Job *Job `json:"job,omitempty"`
+}
+
+// WatchJobStreamLine One line (or one event's data) of a WatchJob stream: a WatchJobResponse, or, last, an error.
+type WatchJobStreamLine struct {
+	Error *ErrorBody `json:"error,omitempty"`
+
+	// Etag The etag of the job's state.
+	Etag *string `json:"etag,omitempty"`
+
+	// Heartbeat A heartbeat of a WatchJob stream.
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
+
+	// Job The state of a job of any of the five types: its type's Describe
+	// response.
+	Job *Job `json:"job,omitempty"`
+}
+
 // WhatIfForecastExportSummary WhatIfForecastExportSummary is AWS's WhatIfForecastExportSummary.
 type WhatIfForecastExportSummary struct {
 	// AwsStatus The status string exactly as AWS sent it.
@@ -1109,6 +1163,14 @@ type ListForecastExportJobsParams struct {
 	// Filter AIP-160 filter over `status` and `forecast_arn`, with = (AWS IS) and
 	// != (AWS IS_NOT) joined by AND.
 	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+}
+
+// WatchJobParams defines parameters for WatchJob.
+type WatchJobParams struct {
+	// LastEtag The etag of the last message the client saw, to resume after a
+	// reconnect (on any replica): the current state is sent only if it
+	// differs. Over REST, also the Last-Event-ID header (Server-Sent Events).
+	LastEtag *string `form:"last_etag,omitempty" json:"last_etag,omitempty"`
 }
 
 // ListPredictorBacktestExportJobsParams defines parameters for ListPredictorBacktestExportJobs.
@@ -1434,6 +1496,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
 	StopForecastExportJob(ctx context.Context, forecastExportJobArn string, body StopForecastExportJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WaitJob Waits for a job of any of the five types to reach a terminal state and
+	// returns it. Shortly before the client's deadline it returns
+	// DEADLINE_EXCEEDED with the last state seen in the error's details (a
+	// WaitJobResponse), so a client can tell how far the job got.
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
+	// Corresponds with GET /v1/jobs/{job_arn}:wait (the `WaitJob` operationId).
+	WaitJob(ctx context.Context, jobArn string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WatchJob Watches a job of any of the five types: its current state at once,
+	// then one message per change (heartbeats in between), ending with OK
+	// when the job reaches ACTIVE, CREATE_FAILED, CREATE_STOPPED or
+	// DELETE_FAILED, and with NOT_FOUND when it is deleted. The gateway polls
+	// AWS once per job for all its watchers. Over REST: newline-delimited JSON
+	// (application/x-ndjson), or Server-Sent Events with Accept:
+	// text/event-stream. When the gateway drains, the stream ends with
+	// UNAVAILABLE: reconnect with last_etag.
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
+	// Corresponds with GET /v1/jobs/{job_arn}:watch (the `WatchJob` operationId).
+	WatchJob(ctx context.Context, jobArn string, params *WatchJobParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPredictorBacktestExportJobs Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
 	//
@@ -1955,6 +2041,50 @@ func (c *Client) StopForecastExportJobWithBody(ctx context.Context, forecastExpo
 // Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
 func (c *Client) StopForecastExportJob(ctx context.Context, forecastExportJobArn string, body StopForecastExportJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStopForecastExportJobRequest(c.Server, forecastExportJobArn, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WaitJob Waits for a job of any of the five types to reach a terminal state and
+// returns it. Shortly before the client's deadline it returns
+// DEADLINE_EXCEEDED with the last state seen in the error's details (a
+// WaitJobResponse), so a client can tell how far the job got.
+//
+// Scope: forecast.read (when the gateway authenticates callers).
+//
+// Corresponds with GET /v1/jobs/{job_arn}:wait (the `WaitJob` operationId).
+func (c *Client) WaitJob(ctx context.Context, jobArn string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWaitJobRequest(c.Server, jobArn)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WatchJob Watches a job of any of the five types: its current state at once,
+// then one message per change (heartbeats in between), ending with OK
+// when the job reaches ACTIVE, CREATE_FAILED, CREATE_STOPPED or
+// DELETE_FAILED, and with NOT_FOUND when it is deleted. The gateway polls
+// AWS once per job for all its watchers. Over REST: newline-delimited JSON
+// (application/x-ndjson), or Server-Sent Events with Accept:
+// text/event-stream. When the gateway drains, the stream ends with
+// UNAVAILABLE: reconnect with last_etag.
+//
+// Scope: forecast.read (when the gateway authenticates callers).
+//
+// Corresponds with GET /v1/jobs/{job_arn}:watch (the `WatchJob` operationId).
+func (c *Client) WatchJob(ctx context.Context, jobArn string, params *WatchJobParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWatchJobRequest(c.Server, jobArn, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2960,6 +3090,101 @@ func NewStopForecastExportJobRequestWithBody(server string, forecastExportJobArn
 	return req, nil
 }
 
+// NewWaitJobRequest constructs an http.Request for the WaitJob method
+func NewWaitJobRequest(server string, jobArn string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_arn", jobArn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/jobs/%s:wait", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewWatchJobRequest constructs an http.Request for the WatchJob method
+func NewWatchJobRequest(server string, jobArn string, params *WatchJobParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_arn", jobArn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/jobs/%s:watch", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEtag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_etag", *params.LastEtag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListPredictorBacktestExportJobsRequest constructs an http.Request for the ListPredictorBacktestExportJobs method
 func NewListPredictorBacktestExportJobsRequest(server string, params *ListPredictorBacktestExportJobsParams) (*http.Request, error) {
 	var err error
@@ -3765,6 +3990,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/forecast-export-jobs/{forecast_export_job_arn}:stop (the `StopForecastExportJob` operationId).
 	StopForecastExportJobWithResponse(ctx context.Context, forecastExportJobArn string, body StopForecastExportJobJSONRequestBody, reqEditors ...RequestEditorFn) (*StopForecastExportJobHTTPResponse, error)
+
+	// WaitJobWithResponse Waits for a job of any of the five types to reach a terminal state and
+	// returns it. Shortly before the client's deadline it returns
+	// DEADLINE_EXCEEDED with the last state seen in the error's details (a
+	// WaitJobResponse), so a client can tell how far the job got.
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/jobs/{job_arn}:wait (the `WaitJob` operationId).
+	WaitJobWithResponse(ctx context.Context, jobArn string, reqEditors ...RequestEditorFn) (*WaitJobHTTPResponse, error)
+
+	// WatchJobWithResponse Watches a job of any of the five types: its current state at once,
+	// then one message per change (heartbeats in between), ending with OK
+	// when the job reaches ACTIVE, CREATE_FAILED, CREATE_STOPPED or
+	// DELETE_FAILED, and with NOT_FOUND when it is deleted. The gateway polls
+	// AWS once per job for all its watchers. Over REST: newline-delimited JSON
+	// (application/x-ndjson), or Server-Sent Events with Accept:
+	// text/event-stream. When the gateway drains, the stream ends with
+	// UNAVAILABLE: reconnect with last_etag.
+	//
+	// Scope: forecast.read (when the gateway authenticates callers).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/jobs/{job_arn}:watch (the `WatchJob` operationId).
+	WatchJobWithResponse(ctx context.Context, jobArn string, params *WatchJobParams, reqEditors ...RequestEditorFn) (*WatchJobHTTPResponse, error)
 
 	// ListPredictorBacktestExportJobsWithResponse Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
 	//
@@ -6172,6 +6425,284 @@ func (r StopForecastExportJobHTTPResponse) ContentType() string {
 	return ""
 }
 
+// WaitJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for WaitJob
+type WaitJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// WaitJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for WaitJob
+type WaitJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// WaitJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for WaitJob
+type WaitJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
+// WaitJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for WaitJob
+type WaitJobHTTPResponse503Headers struct {
+	RetryAfter *int
+}
+
+type WaitJobHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WaitJobResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *WaitJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *WaitJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *WaitJobHTTPResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *WaitJobHTTPResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON200() *WaitJobResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON431() *Error {
+	return r.JSON431
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r WaitJobHTTPResponse) GetJSON504() *Error {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r WaitJobHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WaitJobHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WaitJobHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WaitJobHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// WatchJobHTTPResponse401Headers the declared response headers of an HTTP 401 response for WatchJob
+type WatchJobHTTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// WatchJobHTTPResponse403Headers the declared response headers of an HTTP 403 response for WatchJob
+type WatchJobHTTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// WatchJobHTTPResponse429Headers the declared response headers of an HTTP 429 response for WatchJob
+type WatchJobHTTPResponse429Headers struct {
+	RetryAfter *int
+}
+
+// WatchJobHTTPResponse503Headers the declared response headers of an HTTP 503 response for WatchJob
+type WatchJobHTTPResponse503Headers struct {
+	RetryAfter *int
+}
+
+type WatchJobHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON406 the response for an HTTP 406 `application/json` response
+	JSON406 *Error
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *WatchJobHTTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *WatchJobHTTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *WatchJobHTTPResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *WatchJobHTTPResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON406 returns the response for an HTTP 406 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON406() *Error {
+	return r.JSON406
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON421() *Error {
+	return r.JSON421
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON431() *Error {
+	return r.JSON431
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r WatchJobHTTPResponse) GetJSON504() *Error {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r WatchJobHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WatchJobHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WatchJobHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WatchJobHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListPredictorBacktestExportJobsHTTPResponse401Headers the declared response headers of an HTTP 401 response for ListPredictorBacktestExportJobs
 type ListPredictorBacktestExportJobsHTTPResponse401Headers struct {
 	WWWAuthenticate *string
@@ -8284,6 +8815,46 @@ func (c *ClientWithResponses) StopForecastExportJobWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseStopForecastExportJobHTTPResponse(rsp)
+}
+
+// WaitJobWithResponse Waits for a job of any of the five types to reach a terminal state and
+// returns it. Shortly before the client's deadline it returns
+// DEADLINE_EXCEEDED with the last state seen in the error's details (a
+// WaitJobResponse), so a client can tell how far the job got.
+//
+// Scope: forecast.read (when the gateway authenticates callers).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/jobs/{job_arn}:wait (the `WaitJob` operationId).
+func (c *ClientWithResponses) WaitJobWithResponse(ctx context.Context, jobArn string, reqEditors ...RequestEditorFn) (*WaitJobHTTPResponse, error) {
+	rsp, err := c.WaitJob(ctx, jobArn, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWaitJobHTTPResponse(rsp)
+}
+
+// WatchJobWithResponse Watches a job of any of the five types: its current state at once,
+// then one message per change (heartbeats in between), ending with OK
+// when the job reaches ACTIVE, CREATE_FAILED, CREATE_STOPPED or
+// DELETE_FAILED, and with NOT_FOUND when it is deleted. The gateway polls
+// AWS once per job for all its watchers. Over REST: newline-delimited JSON
+// (application/x-ndjson), or Server-Sent Events with Accept:
+// text/event-stream. When the gateway drains, the stream ends with
+// UNAVAILABLE: reconnect with last_etag.
+//
+// Scope: forecast.read (when the gateway authenticates callers).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/jobs/{job_arn}:watch (the `WatchJob` operationId).
+func (c *ClientWithResponses) WatchJobWithResponse(ctx context.Context, jobArn string, params *WatchJobParams, reqEditors ...RequestEditorFn) (*WatchJobHTTPResponse, error) {
+	rsp, err := c.WatchJob(ctx, jobArn, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWatchJobHTTPResponse(rsp)
 }
 
 // ListPredictorBacktestExportJobsWithResponse Lists predictor backtest export jobs, newest first (AWS ListPredictorBacktestExportJobs).
@@ -10801,6 +11372,284 @@ func ParseStopForecastExportJobHTTPResponse(rsp *http.Response) (*StopForecastEx
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StopForecastExportJobHTTPResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWaitJobHTTPResponse parses an HTTP response from a WaitJobWithResponse call
+func ParseWaitJobHTTPResponse(rsp *http.Response) (*WaitJobHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WaitJobHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WaitJobResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers WaitJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers WaitJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers WaitJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers WaitJobHTTPResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWatchJobHTTPResponse parses an HTTP response from a WatchJobWithResponse call
+func ParseWatchJobHTTPResponse(rsp *http.Response) (*WatchJobHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WatchJobHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers WatchJobHTTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers WatchJobHTTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers WatchJobHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers WatchJobHTTPResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -24,7 +24,7 @@ var File_forecast_gateway_v1_forecast_job_service_proto protoreflect.FileDescrip
 
 const file_forecast_gateway_v1_forecast_job_service_proto_rawDesc = "" +
 	"\n" +
-	".forecast/gateway/v1/forecast_job_service.proto\x12\x13forecast.gateway.v1\x1a,forecast/gateway/v1/dataset_import_job.proto\x1a/forecast/gateway/v1/explainability_export.proto\x1a-forecast/gateway/v1/forecast_export_job.proto\x1a7forecast/gateway/v1/predictor_backtest_export_job.proto\x1a\x1eforecast/gateway/v1/tags.proto\x1a1forecast/gateway/v1/what_if_forecast_export.proto2\xbd\x1d\n" +
+	".forecast/gateway/v1/forecast_job_service.proto\x12\x13forecast.gateway.v1\x1a,forecast/gateway/v1/dataset_import_job.proto\x1a/forecast/gateway/v1/explainability_export.proto\x1a-forecast/gateway/v1/forecast_export_job.proto\x1a7forecast/gateway/v1/predictor_backtest_export_job.proto\x1a\x1eforecast/gateway/v1/tags.proto\x1a\x1fforecast/gateway/v1/watch.proto\x1a1forecast/gateway/v1/what_if_forecast_export.proto2\xee\x1e\n" +
 	"\x12ForecastJobService\x12\x81\x01\n" +
 	"\x16CreateDatasetImportJob\x122.forecast.gateway.v1.CreateDatasetImportJobRequest\x1a3.forecast.gateway.v1.CreateDatasetImportJobResponse\x12\x87\x01\n" +
 	"\x18DescribeDatasetImportJob\x124.forecast.gateway.v1.DescribeDatasetImportJobRequest\x1a5.forecast.gateway.v1.DescribeDatasetImportJobResponse\x12~\n" +
@@ -52,7 +52,9 @@ const file_forecast_gateway_v1_forecast_job_service_proto_rawDesc = "" +
 	"\x1aDeleteWhatIfForecastExport\x126.forecast.gateway.v1.DeleteWhatIfForecastExportRequest\x1a7.forecast.gateway.v1.DeleteWhatIfForecastExportResponse\x12`\n" +
 	"\vTagResource\x12'.forecast.gateway.v1.TagResourceRequest\x1a(.forecast.gateway.v1.TagResourceResponse\x12f\n" +
 	"\rUntagResource\x12).forecast.gateway.v1.UntagResourceRequest\x1a*.forecast.gateway.v1.UntagResourceResponse\x12x\n" +
-	"\x13ListTagsForResource\x12/.forecast.gateway.v1.ListTagsForResourceRequest\x1a0.forecast.gateway.v1.ListTagsForResourceResponseBJZHgithub.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1;gatewayv1b\x06proto3"
+	"\x13ListTagsForResource\x12/.forecast.gateway.v1.ListTagsForResourceRequest\x1a0.forecast.gateway.v1.ListTagsForResourceResponse\x12Y\n" +
+	"\bWatchJob\x12$.forecast.gateway.v1.WatchJobRequest\x1a%.forecast.gateway.v1.WatchJobResponse0\x01\x12T\n" +
+	"\aWaitJob\x12#.forecast.gateway.v1.WaitJobRequest\x1a$.forecast.gateway.v1.WaitJobResponseBJZHgithub.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1;gatewayv1b\x06proto3"
 
 var file_forecast_gateway_v1_forecast_job_service_proto_goTypes = []any{
 	(*CreateDatasetImportJobRequest)(nil),              // 0: forecast.gateway.v1.CreateDatasetImportJobRequest
@@ -82,33 +84,37 @@ var file_forecast_gateway_v1_forecast_job_service_proto_goTypes = []any{
 	(*TagResourceRequest)(nil),                         // 24: forecast.gateway.v1.TagResourceRequest
 	(*UntagResourceRequest)(nil),                       // 25: forecast.gateway.v1.UntagResourceRequest
 	(*ListTagsForResourceRequest)(nil),                 // 26: forecast.gateway.v1.ListTagsForResourceRequest
-	(*CreateDatasetImportJobResponse)(nil),             // 27: forecast.gateway.v1.CreateDatasetImportJobResponse
-	(*DescribeDatasetImportJobResponse)(nil),           // 28: forecast.gateway.v1.DescribeDatasetImportJobResponse
-	(*ListDatasetImportJobsResponse)(nil),              // 29: forecast.gateway.v1.ListDatasetImportJobsResponse
-	(*DeleteDatasetImportJobResponse)(nil),             // 30: forecast.gateway.v1.DeleteDatasetImportJobResponse
-	(*StopDatasetImportJobResponse)(nil),               // 31: forecast.gateway.v1.StopDatasetImportJobResponse
-	(*CreateForecastExportJobResponse)(nil),            // 32: forecast.gateway.v1.CreateForecastExportJobResponse
-	(*DescribeForecastExportJobResponse)(nil),          // 33: forecast.gateway.v1.DescribeForecastExportJobResponse
-	(*ListForecastExportJobsResponse)(nil),             // 34: forecast.gateway.v1.ListForecastExportJobsResponse
-	(*DeleteForecastExportJobResponse)(nil),            // 35: forecast.gateway.v1.DeleteForecastExportJobResponse
-	(*StopForecastExportJobResponse)(nil),              // 36: forecast.gateway.v1.StopForecastExportJobResponse
-	(*CreatePredictorBacktestExportJobResponse)(nil),   // 37: forecast.gateway.v1.CreatePredictorBacktestExportJobResponse
-	(*DescribePredictorBacktestExportJobResponse)(nil), // 38: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse
-	(*ListPredictorBacktestExportJobsResponse)(nil),    // 39: forecast.gateway.v1.ListPredictorBacktestExportJobsResponse
-	(*DeletePredictorBacktestExportJobResponse)(nil),   // 40: forecast.gateway.v1.DeletePredictorBacktestExportJobResponse
-	(*StopPredictorBacktestExportJobResponse)(nil),     // 41: forecast.gateway.v1.StopPredictorBacktestExportJobResponse
-	(*CreateExplainabilityExportResponse)(nil),         // 42: forecast.gateway.v1.CreateExplainabilityExportResponse
-	(*DescribeExplainabilityExportResponse)(nil),       // 43: forecast.gateway.v1.DescribeExplainabilityExportResponse
-	(*ListExplainabilityExportsResponse)(nil),          // 44: forecast.gateway.v1.ListExplainabilityExportsResponse
-	(*DeleteExplainabilityExportResponse)(nil),         // 45: forecast.gateway.v1.DeleteExplainabilityExportResponse
-	(*StopExplainabilityExportResponse)(nil),           // 46: forecast.gateway.v1.StopExplainabilityExportResponse
-	(*CreateWhatIfForecastExportResponse)(nil),         // 47: forecast.gateway.v1.CreateWhatIfForecastExportResponse
-	(*DescribeWhatIfForecastExportResponse)(nil),       // 48: forecast.gateway.v1.DescribeWhatIfForecastExportResponse
-	(*ListWhatIfForecastExportsResponse)(nil),          // 49: forecast.gateway.v1.ListWhatIfForecastExportsResponse
-	(*DeleteWhatIfForecastExportResponse)(nil),         // 50: forecast.gateway.v1.DeleteWhatIfForecastExportResponse
-	(*TagResourceResponse)(nil),                        // 51: forecast.gateway.v1.TagResourceResponse
-	(*UntagResourceResponse)(nil),                      // 52: forecast.gateway.v1.UntagResourceResponse
-	(*ListTagsForResourceResponse)(nil),                // 53: forecast.gateway.v1.ListTagsForResourceResponse
+	(*WatchJobRequest)(nil),                            // 27: forecast.gateway.v1.WatchJobRequest
+	(*WaitJobRequest)(nil),                             // 28: forecast.gateway.v1.WaitJobRequest
+	(*CreateDatasetImportJobResponse)(nil),             // 29: forecast.gateway.v1.CreateDatasetImportJobResponse
+	(*DescribeDatasetImportJobResponse)(nil),           // 30: forecast.gateway.v1.DescribeDatasetImportJobResponse
+	(*ListDatasetImportJobsResponse)(nil),              // 31: forecast.gateway.v1.ListDatasetImportJobsResponse
+	(*DeleteDatasetImportJobResponse)(nil),             // 32: forecast.gateway.v1.DeleteDatasetImportJobResponse
+	(*StopDatasetImportJobResponse)(nil),               // 33: forecast.gateway.v1.StopDatasetImportJobResponse
+	(*CreateForecastExportJobResponse)(nil),            // 34: forecast.gateway.v1.CreateForecastExportJobResponse
+	(*DescribeForecastExportJobResponse)(nil),          // 35: forecast.gateway.v1.DescribeForecastExportJobResponse
+	(*ListForecastExportJobsResponse)(nil),             // 36: forecast.gateway.v1.ListForecastExportJobsResponse
+	(*DeleteForecastExportJobResponse)(nil),            // 37: forecast.gateway.v1.DeleteForecastExportJobResponse
+	(*StopForecastExportJobResponse)(nil),              // 38: forecast.gateway.v1.StopForecastExportJobResponse
+	(*CreatePredictorBacktestExportJobResponse)(nil),   // 39: forecast.gateway.v1.CreatePredictorBacktestExportJobResponse
+	(*DescribePredictorBacktestExportJobResponse)(nil), // 40: forecast.gateway.v1.DescribePredictorBacktestExportJobResponse
+	(*ListPredictorBacktestExportJobsResponse)(nil),    // 41: forecast.gateway.v1.ListPredictorBacktestExportJobsResponse
+	(*DeletePredictorBacktestExportJobResponse)(nil),   // 42: forecast.gateway.v1.DeletePredictorBacktestExportJobResponse
+	(*StopPredictorBacktestExportJobResponse)(nil),     // 43: forecast.gateway.v1.StopPredictorBacktestExportJobResponse
+	(*CreateExplainabilityExportResponse)(nil),         // 44: forecast.gateway.v1.CreateExplainabilityExportResponse
+	(*DescribeExplainabilityExportResponse)(nil),       // 45: forecast.gateway.v1.DescribeExplainabilityExportResponse
+	(*ListExplainabilityExportsResponse)(nil),          // 46: forecast.gateway.v1.ListExplainabilityExportsResponse
+	(*DeleteExplainabilityExportResponse)(nil),         // 47: forecast.gateway.v1.DeleteExplainabilityExportResponse
+	(*StopExplainabilityExportResponse)(nil),           // 48: forecast.gateway.v1.StopExplainabilityExportResponse
+	(*CreateWhatIfForecastExportResponse)(nil),         // 49: forecast.gateway.v1.CreateWhatIfForecastExportResponse
+	(*DescribeWhatIfForecastExportResponse)(nil),       // 50: forecast.gateway.v1.DescribeWhatIfForecastExportResponse
+	(*ListWhatIfForecastExportsResponse)(nil),          // 51: forecast.gateway.v1.ListWhatIfForecastExportsResponse
+	(*DeleteWhatIfForecastExportResponse)(nil),         // 52: forecast.gateway.v1.DeleteWhatIfForecastExportResponse
+	(*TagResourceResponse)(nil),                        // 53: forecast.gateway.v1.TagResourceResponse
+	(*UntagResourceResponse)(nil),                      // 54: forecast.gateway.v1.UntagResourceResponse
+	(*ListTagsForResourceResponse)(nil),                // 55: forecast.gateway.v1.ListTagsForResourceResponse
+	(*WatchJobResponse)(nil),                           // 56: forecast.gateway.v1.WatchJobResponse
+	(*WaitJobResponse)(nil),                            // 57: forecast.gateway.v1.WaitJobResponse
 }
 var file_forecast_gateway_v1_forecast_job_service_proto_depIdxs = []int32{
 	0,  // 0: forecast.gateway.v1.ForecastJobService.CreateDatasetImportJob:input_type -> forecast.gateway.v1.CreateDatasetImportJobRequest
@@ -138,35 +144,39 @@ var file_forecast_gateway_v1_forecast_job_service_proto_depIdxs = []int32{
 	24, // 24: forecast.gateway.v1.ForecastJobService.TagResource:input_type -> forecast.gateway.v1.TagResourceRequest
 	25, // 25: forecast.gateway.v1.ForecastJobService.UntagResource:input_type -> forecast.gateway.v1.UntagResourceRequest
 	26, // 26: forecast.gateway.v1.ForecastJobService.ListTagsForResource:input_type -> forecast.gateway.v1.ListTagsForResourceRequest
-	27, // 27: forecast.gateway.v1.ForecastJobService.CreateDatasetImportJob:output_type -> forecast.gateway.v1.CreateDatasetImportJobResponse
-	28, // 28: forecast.gateway.v1.ForecastJobService.DescribeDatasetImportJob:output_type -> forecast.gateway.v1.DescribeDatasetImportJobResponse
-	29, // 29: forecast.gateway.v1.ForecastJobService.ListDatasetImportJobs:output_type -> forecast.gateway.v1.ListDatasetImportJobsResponse
-	30, // 30: forecast.gateway.v1.ForecastJobService.DeleteDatasetImportJob:output_type -> forecast.gateway.v1.DeleteDatasetImportJobResponse
-	31, // 31: forecast.gateway.v1.ForecastJobService.StopDatasetImportJob:output_type -> forecast.gateway.v1.StopDatasetImportJobResponse
-	32, // 32: forecast.gateway.v1.ForecastJobService.CreateForecastExportJob:output_type -> forecast.gateway.v1.CreateForecastExportJobResponse
-	33, // 33: forecast.gateway.v1.ForecastJobService.DescribeForecastExportJob:output_type -> forecast.gateway.v1.DescribeForecastExportJobResponse
-	34, // 34: forecast.gateway.v1.ForecastJobService.ListForecastExportJobs:output_type -> forecast.gateway.v1.ListForecastExportJobsResponse
-	35, // 35: forecast.gateway.v1.ForecastJobService.DeleteForecastExportJob:output_type -> forecast.gateway.v1.DeleteForecastExportJobResponse
-	36, // 36: forecast.gateway.v1.ForecastJobService.StopForecastExportJob:output_type -> forecast.gateway.v1.StopForecastExportJobResponse
-	37, // 37: forecast.gateway.v1.ForecastJobService.CreatePredictorBacktestExportJob:output_type -> forecast.gateway.v1.CreatePredictorBacktestExportJobResponse
-	38, // 38: forecast.gateway.v1.ForecastJobService.DescribePredictorBacktestExportJob:output_type -> forecast.gateway.v1.DescribePredictorBacktestExportJobResponse
-	39, // 39: forecast.gateway.v1.ForecastJobService.ListPredictorBacktestExportJobs:output_type -> forecast.gateway.v1.ListPredictorBacktestExportJobsResponse
-	40, // 40: forecast.gateway.v1.ForecastJobService.DeletePredictorBacktestExportJob:output_type -> forecast.gateway.v1.DeletePredictorBacktestExportJobResponse
-	41, // 41: forecast.gateway.v1.ForecastJobService.StopPredictorBacktestExportJob:output_type -> forecast.gateway.v1.StopPredictorBacktestExportJobResponse
-	42, // 42: forecast.gateway.v1.ForecastJobService.CreateExplainabilityExport:output_type -> forecast.gateway.v1.CreateExplainabilityExportResponse
-	43, // 43: forecast.gateway.v1.ForecastJobService.DescribeExplainabilityExport:output_type -> forecast.gateway.v1.DescribeExplainabilityExportResponse
-	44, // 44: forecast.gateway.v1.ForecastJobService.ListExplainabilityExports:output_type -> forecast.gateway.v1.ListExplainabilityExportsResponse
-	45, // 45: forecast.gateway.v1.ForecastJobService.DeleteExplainabilityExport:output_type -> forecast.gateway.v1.DeleteExplainabilityExportResponse
-	46, // 46: forecast.gateway.v1.ForecastJobService.StopExplainabilityExport:output_type -> forecast.gateway.v1.StopExplainabilityExportResponse
-	47, // 47: forecast.gateway.v1.ForecastJobService.CreateWhatIfForecastExport:output_type -> forecast.gateway.v1.CreateWhatIfForecastExportResponse
-	48, // 48: forecast.gateway.v1.ForecastJobService.DescribeWhatIfForecastExport:output_type -> forecast.gateway.v1.DescribeWhatIfForecastExportResponse
-	49, // 49: forecast.gateway.v1.ForecastJobService.ListWhatIfForecastExports:output_type -> forecast.gateway.v1.ListWhatIfForecastExportsResponse
-	50, // 50: forecast.gateway.v1.ForecastJobService.DeleteWhatIfForecastExport:output_type -> forecast.gateway.v1.DeleteWhatIfForecastExportResponse
-	51, // 51: forecast.gateway.v1.ForecastJobService.TagResource:output_type -> forecast.gateway.v1.TagResourceResponse
-	52, // 52: forecast.gateway.v1.ForecastJobService.UntagResource:output_type -> forecast.gateway.v1.UntagResourceResponse
-	53, // 53: forecast.gateway.v1.ForecastJobService.ListTagsForResource:output_type -> forecast.gateway.v1.ListTagsForResourceResponse
-	27, // [27:54] is the sub-list for method output_type
-	0,  // [0:27] is the sub-list for method input_type
+	27, // 27: forecast.gateway.v1.ForecastJobService.WatchJob:input_type -> forecast.gateway.v1.WatchJobRequest
+	28, // 28: forecast.gateway.v1.ForecastJobService.WaitJob:input_type -> forecast.gateway.v1.WaitJobRequest
+	29, // 29: forecast.gateway.v1.ForecastJobService.CreateDatasetImportJob:output_type -> forecast.gateway.v1.CreateDatasetImportJobResponse
+	30, // 30: forecast.gateway.v1.ForecastJobService.DescribeDatasetImportJob:output_type -> forecast.gateway.v1.DescribeDatasetImportJobResponse
+	31, // 31: forecast.gateway.v1.ForecastJobService.ListDatasetImportJobs:output_type -> forecast.gateway.v1.ListDatasetImportJobsResponse
+	32, // 32: forecast.gateway.v1.ForecastJobService.DeleteDatasetImportJob:output_type -> forecast.gateway.v1.DeleteDatasetImportJobResponse
+	33, // 33: forecast.gateway.v1.ForecastJobService.StopDatasetImportJob:output_type -> forecast.gateway.v1.StopDatasetImportJobResponse
+	34, // 34: forecast.gateway.v1.ForecastJobService.CreateForecastExportJob:output_type -> forecast.gateway.v1.CreateForecastExportJobResponse
+	35, // 35: forecast.gateway.v1.ForecastJobService.DescribeForecastExportJob:output_type -> forecast.gateway.v1.DescribeForecastExportJobResponse
+	36, // 36: forecast.gateway.v1.ForecastJobService.ListForecastExportJobs:output_type -> forecast.gateway.v1.ListForecastExportJobsResponse
+	37, // 37: forecast.gateway.v1.ForecastJobService.DeleteForecastExportJob:output_type -> forecast.gateway.v1.DeleteForecastExportJobResponse
+	38, // 38: forecast.gateway.v1.ForecastJobService.StopForecastExportJob:output_type -> forecast.gateway.v1.StopForecastExportJobResponse
+	39, // 39: forecast.gateway.v1.ForecastJobService.CreatePredictorBacktestExportJob:output_type -> forecast.gateway.v1.CreatePredictorBacktestExportJobResponse
+	40, // 40: forecast.gateway.v1.ForecastJobService.DescribePredictorBacktestExportJob:output_type -> forecast.gateway.v1.DescribePredictorBacktestExportJobResponse
+	41, // 41: forecast.gateway.v1.ForecastJobService.ListPredictorBacktestExportJobs:output_type -> forecast.gateway.v1.ListPredictorBacktestExportJobsResponse
+	42, // 42: forecast.gateway.v1.ForecastJobService.DeletePredictorBacktestExportJob:output_type -> forecast.gateway.v1.DeletePredictorBacktestExportJobResponse
+	43, // 43: forecast.gateway.v1.ForecastJobService.StopPredictorBacktestExportJob:output_type -> forecast.gateway.v1.StopPredictorBacktestExportJobResponse
+	44, // 44: forecast.gateway.v1.ForecastJobService.CreateExplainabilityExport:output_type -> forecast.gateway.v1.CreateExplainabilityExportResponse
+	45, // 45: forecast.gateway.v1.ForecastJobService.DescribeExplainabilityExport:output_type -> forecast.gateway.v1.DescribeExplainabilityExportResponse
+	46, // 46: forecast.gateway.v1.ForecastJobService.ListExplainabilityExports:output_type -> forecast.gateway.v1.ListExplainabilityExportsResponse
+	47, // 47: forecast.gateway.v1.ForecastJobService.DeleteExplainabilityExport:output_type -> forecast.gateway.v1.DeleteExplainabilityExportResponse
+	48, // 48: forecast.gateway.v1.ForecastJobService.StopExplainabilityExport:output_type -> forecast.gateway.v1.StopExplainabilityExportResponse
+	49, // 49: forecast.gateway.v1.ForecastJobService.CreateWhatIfForecastExport:output_type -> forecast.gateway.v1.CreateWhatIfForecastExportResponse
+	50, // 50: forecast.gateway.v1.ForecastJobService.DescribeWhatIfForecastExport:output_type -> forecast.gateway.v1.DescribeWhatIfForecastExportResponse
+	51, // 51: forecast.gateway.v1.ForecastJobService.ListWhatIfForecastExports:output_type -> forecast.gateway.v1.ListWhatIfForecastExportsResponse
+	52, // 52: forecast.gateway.v1.ForecastJobService.DeleteWhatIfForecastExport:output_type -> forecast.gateway.v1.DeleteWhatIfForecastExportResponse
+	53, // 53: forecast.gateway.v1.ForecastJobService.TagResource:output_type -> forecast.gateway.v1.TagResourceResponse
+	54, // 54: forecast.gateway.v1.ForecastJobService.UntagResource:output_type -> forecast.gateway.v1.UntagResourceResponse
+	55, // 55: forecast.gateway.v1.ForecastJobService.ListTagsForResource:output_type -> forecast.gateway.v1.ListTagsForResourceResponse
+	56, // 56: forecast.gateway.v1.ForecastJobService.WatchJob:output_type -> forecast.gateway.v1.WatchJobResponse
+	57, // 57: forecast.gateway.v1.ForecastJobService.WaitJob:output_type -> forecast.gateway.v1.WaitJobResponse
+	29, // [29:58] is the sub-list for method output_type
+	0,  // [0:29] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name
@@ -182,6 +192,7 @@ func file_forecast_gateway_v1_forecast_job_service_proto_init() {
 	file_forecast_gateway_v1_forecast_export_job_proto_init()
 	file_forecast_gateway_v1_predictor_backtest_export_job_proto_init()
 	file_forecast_gateway_v1_tags_proto_init()
+	file_forecast_gateway_v1_watch_proto_init()
 	file_forecast_gateway_v1_what_if_forecast_export_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -46,6 +46,8 @@ const (
 	ForecastJobService_TagResource_FullMethodName                        = "/forecast.gateway.v1.ForecastJobService/TagResource"
 	ForecastJobService_UntagResource_FullMethodName                      = "/forecast.gateway.v1.ForecastJobService/UntagResource"
 	ForecastJobService_ListTagsForResource_FullMethodName                = "/forecast.gateway.v1.ForecastJobService/ListTagsForResource"
+	ForecastJobService_WatchJob_FullMethodName                           = "/forecast.gateway.v1.ForecastJobService/WatchJob"
+	ForecastJobService_WaitJob_FullMethodName                            = "/forecast.gateway.v1.ForecastJobService/WaitJob"
 )
 
 // ForecastJobServiceClient is the client API for ForecastJobService service.
@@ -130,6 +132,20 @@ type ForecastJobServiceClient interface {
 	UntagResource(ctx context.Context, in *UntagResourceRequest, opts ...grpc.CallOption) (*UntagResourceResponse, error)
 	// Lists the tags of a job of any of the five types (AWS ListTagsForResource).
 	ListTagsForResource(ctx context.Context, in *ListTagsForResourceRequest, opts ...grpc.CallOption) (*ListTagsForResourceResponse, error)
+	// Watches a job of any of the five types: its current state at once,
+	// then one message per change (heartbeats in between), ending with OK
+	// when the job reaches ACTIVE, CREATE_FAILED, CREATE_STOPPED or
+	// DELETE_FAILED, and with NOT_FOUND when it is deleted. The gateway polls
+	// AWS once per job for all its watchers. Over REST: newline-delimited JSON
+	// (application/x-ndjson), or Server-Sent Events with Accept:
+	// text/event-stream. When the gateway drains, the stream ends with
+	// UNAVAILABLE: reconnect with last_etag.
+	WatchJob(ctx context.Context, in *WatchJobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchJobResponse], error)
+	// Waits for a job of any of the five types to reach a terminal state and
+	// returns it. Shortly before the client's deadline it returns
+	// DEADLINE_EXCEEDED with the last state seen in the error's details (a
+	// WaitJobResponse), so a client can tell how far the job got.
+	WaitJob(ctx context.Context, in *WaitJobRequest, opts ...grpc.CallOption) (*WaitJobResponse, error)
 }
 
 type forecastJobServiceClient struct {
@@ -410,6 +426,35 @@ func (c *forecastJobServiceClient) ListTagsForResource(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *forecastJobServiceClient) WatchJob(ctx context.Context, in *WatchJobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchJobResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ForecastJobService_ServiceDesc.Streams[0], ForecastJobService_WatchJob_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchJobRequest, WatchJobResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ForecastJobService_WatchJobClient = grpc.ServerStreamingClient[WatchJobResponse]
+
+func (c *forecastJobServiceClient) WaitJob(ctx context.Context, in *WaitJobRequest, opts ...grpc.CallOption) (*WaitJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WaitJobResponse)
+	err := c.cc.Invoke(ctx, ForecastJobService_WaitJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ForecastJobServiceServer is the server API for ForecastJobService service.
 // All implementations must embed UnimplementedForecastJobServiceServer
 // for forward compatibility.
@@ -492,6 +537,20 @@ type ForecastJobServiceServer interface {
 	UntagResource(context.Context, *UntagResourceRequest) (*UntagResourceResponse, error)
 	// Lists the tags of a job of any of the five types (AWS ListTagsForResource).
 	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
+	// Watches a job of any of the five types: its current state at once,
+	// then one message per change (heartbeats in between), ending with OK
+	// when the job reaches ACTIVE, CREATE_FAILED, CREATE_STOPPED or
+	// DELETE_FAILED, and with NOT_FOUND when it is deleted. The gateway polls
+	// AWS once per job for all its watchers. Over REST: newline-delimited JSON
+	// (application/x-ndjson), or Server-Sent Events with Accept:
+	// text/event-stream. When the gateway drains, the stream ends with
+	// UNAVAILABLE: reconnect with last_etag.
+	WatchJob(*WatchJobRequest, grpc.ServerStreamingServer[WatchJobResponse]) error
+	// Waits for a job of any of the five types to reach a terminal state and
+	// returns it. Shortly before the client's deadline it returns
+	// DEADLINE_EXCEEDED with the last state seen in the error's details (a
+	// WaitJobResponse), so a client can tell how far the job got.
+	WaitJob(context.Context, *WaitJobRequest) (*WaitJobResponse, error)
 	mustEmbedUnimplementedForecastJobServiceServer()
 }
 
@@ -582,6 +641,12 @@ func (UnimplementedForecastJobServiceServer) UntagResource(context.Context, *Unt
 }
 func (UnimplementedForecastJobServiceServer) ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTagsForResource not implemented")
+}
+func (UnimplementedForecastJobServiceServer) WatchJob(*WatchJobRequest, grpc.ServerStreamingServer[WatchJobResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchJob not implemented")
+}
+func (UnimplementedForecastJobServiceServer) WaitJob(context.Context, *WaitJobRequest) (*WaitJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WaitJob not implemented")
 }
 func (UnimplementedForecastJobServiceServer) mustEmbedUnimplementedForecastJobServiceServer() {}
 func (UnimplementedForecastJobServiceServer) testEmbeddedByValue()                            {}
@@ -1090,6 +1155,35 @@ func _ForecastJobService_ListTagsForResource_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ForecastJobService_WatchJob_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchJobRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ForecastJobServiceServer).WatchJob(m, &grpc.GenericServerStream[WatchJobRequest, WatchJobResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ForecastJobService_WatchJobServer = grpc.ServerStreamingServer[WatchJobResponse]
+
+func _ForecastJobService_WaitJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WaitJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForecastJobServiceServer).WaitJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForecastJobService_WaitJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForecastJobServiceServer).WaitJob(ctx, req.(*WaitJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ForecastJobService_ServiceDesc is the grpc.ServiceDesc for ForecastJobService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1205,7 +1299,17 @@ var ForecastJobService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListTagsForResource",
 			Handler:    _ForecastJobService_ListTagsForResource_Handler,
 		},
+		{
+			MethodName: "WaitJob",
+			Handler:    _ForecastJobService_WaitJob_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchJob",
+			Handler:       _ForecastJobService_WatchJob_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "forecast/gateway/v1/forecast_job_service.proto",
 }
