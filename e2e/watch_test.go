@@ -17,13 +17,18 @@ import (
 	"testing"
 	"time"
 
+	"log/slog"
+
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/forecastgw/forecast-gateway/e2e/testenv"
 	"github.com/forecastgw/forecast-gateway/emulator"
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
 	"github.com/forecastgw/forecast-gateway/internal/gateway"
+	"github.com/forecastgw/forecast-gateway/internal/upstream"
 	"github.com/forecastgw/forecast-gateway/server"
 )
 
@@ -590,4 +595,74 @@ func TestDescribeCoalescedAndCached(t *testing.T) {
 	if m["forecast_gateway_describes_total{served=cache_hit}"] < 5 || m["forecast_gateway_describes_total{served=coalesced}"] < 90 {
 		t.Errorf("describe metrics: hits %v, coalesced %v", m["forecast_gateway_describes_total{served=cache_hit}"], m["forecast_gateway_describes_total{served=coalesced}"])
 	}
+}
+
+// TestUpstreamBudgetShared: clients' Describes and a watcher's polls of
+// the same AWS operation spend one budget; a call that cannot get a token
+// before its deadline is UNAVAILABLE (throttled) and never reaches AWS.
+func TestUpstreamBudgetShared(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{Watch: fastWatch}})
+	arns := make([]string, 6)
+	for i := range arns {
+		arns[i] = newExport(t, env, "budget_"+string(rune('a'+i)))
+	}
+	// testenv points the gateway at its emulator; start a second gateway
+	// with a budget of 1 Describe a second (burst 2) on the same emulator.
+	gw, err := gateway.Start(ctx(t), gateway.Config{
+		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Logger: discardLogger(),
+		Upstream: gateway.Upstream{Kind: gateway.UpstreamEmulator, EndpointURL: env.Emu.URL(), Region: env.Emu.Options().Region,
+			Budget: upstreamBudget(1, 2)},
+		Security: gateway.Security{RateLimits: gateway.NoRateLimits}, DescribeCacheTTL: -1, Watch: fastWatch, HealthInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = gw.Shutdown(context.Background()) }()
+	client, closeClient := dialGateway(t, gw.GRPCAddr())
+	defer closeClient()
+
+	// A watcher takes the first token(s) with its polls.
+	wctx, cancel := context.WithCancel(ctx(t))
+	defer cancel()
+	s, err := client.WatchJob(wctx, &gatewayv1.WatchJobRequest{JobArn: arns[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextJob(t, s)
+	before := env.Emu.CallCount(emulator.OpDescribeForecastExportJob)
+	var throttled int
+	for _, arn := range arns[1:] {
+		c, cancel := context.WithTimeout(ctx(t), 300*time.Millisecond)
+		_, err := client.DescribeForecastExportJob(c, &gatewayv1.DescribeForecastExportJobRequest{ForecastExportJobArn: arn})
+		cancel()
+		if status.Code(err) == codes.Unavailable && strings.Contains(err.Error(), "share of AWS") {
+			throttled++
+		} else if err != nil {
+			t.Fatalf("describe: %v", err)
+		}
+	}
+	sent := env.Emu.CallCount(emulator.OpDescribeForecastExportJob) - before
+	if throttled == 0 {
+		t.Error("no client Describe was held back by the budget the watcher spends too")
+	}
+	if sent > 4 {
+		t.Errorf("%d Describes reached AWS in about a second with a budget of 1/s (burst 2)", sent)
+	}
+	t.Logf("%d of 5 client Describes held back; %d Describes (client and poller) reached AWS", throttled, sent)
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func upstreamBudget(perSecond float64, burst int) upstream.Budget {
+	return upstream.Budget{Rate: perSecond, Burst: burst}
+}
+
+// dialGateway is a gRPC client of a gateway started by a test itself.
+func dialGateway(t *testing.T, addr string) (gatewayv1.ForecastJobServiceClient, func()) {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gatewayv1.NewForecastJobServiceClient(conn), func() { _ = conn.Close() }
 }

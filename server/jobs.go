@@ -56,8 +56,15 @@ func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobS
 		return v.(Resp), nil
 	}
 	ch := s.flight.DoChan(arn, func() (any, error) {
-		// Not the first caller's cancellation: the others wait for it.
-		out, err := call(context.WithoutCancel(ctx), aws.String(arn))
+		// Not the first caller's cancellation (the others wait for the
+		// call), but its deadline, which bounds what the call may wait for.
+		callCtx := context.WithoutCancel(ctx)
+		if d, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			callCtx, cancel = context.WithDeadline(callCtx, d)
+			defer cancel()
+		}
+		out, err := call(callCtx, aws.String(arn))
 		if err != nil {
 			return nil, s.upstreamError(ctx, t.DescribeOp(), err)
 		}

@@ -113,6 +113,8 @@ func parseFlags(args, environ []string) (flags, error) {
 	fs.DurationVar(&c.DescribeCacheTTL, "describe-cache-ttl", server.DefaultDescribeCacheTTL, "how long a job in a terminal state is described from memory (staleness of changes made around this gateway; 0: off)")
 	fs.DurationVar(&c.Limits.MaxConnectionAge, "grpc-max-connection-age", 0, "close each gRPC connection gracefully after this age so clients rebalance over replicas (0: never)")
 	fs.DurationVar(&u.CallTimeout, "upstream-timeout", upstream.DefaultCallTimeout, "bound on each upstream call, retries included, whatever the client's deadline")
+	budget := ratelimit.Limit{Rate: 25, Burst: 50}
+	fs.Var(limitFlag{&budget}, "upstream-rate", "per AWS operation, for the whole process (clients, health probe and job watchers share it): attempts per second and burst (N/s,burst=N, or off); set it to your account's AWS quota")
 	fs.BoolVar(&u.SkipStartupCheck, "skip-startup-check", false, "with --upstream=aws: start without the one read call that checks the AWS credentials")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with health NOT_SERVING before draining (so load balancers stop sending first)")
 
@@ -150,6 +152,10 @@ func parseFlags(args, environ []string) (flags, error) {
 		return f, err
 	}
 	sec.DisableReflection = !*reflection
+	if budget.Concurrency != 0 {
+		return f, fmt.Errorf("--upstream-rate takes N/s and burst=N, not concurrency")
+	}
+	u.Budget = upstream.Budget{Rate: budget.Rate, Burst: budget.Burst}
 	sec.RateLimits = &ratelimit.Config{Limits: map[ratelimit.Class]ratelimit.Limit{}}
 	for class, l := range limits {
 		sec.RateLimits.Limits[class] = *l

@@ -140,6 +140,8 @@ func classify(err error, apiErr smithy.APIError) (codes.Code, string, string) {
 		return codes.FailedPrecondition, ReasonResourceInUse, apiMessage(inUse)
 	case errors.As(err, &limit):
 		return codes.ResourceExhausted, ReasonLimitExceeded, apiMessage(limit)
+	case isBudget(err):
+		return codes.Unavailable, ReasonThrottled, "the gateway's share of AWS Forecast calls is spent for now; retry after the delay in RetryInfo"
 	case apiErr != nil && isThrottle(apiErr.ErrorCode()):
 		return codes.Unavailable, ReasonThrottled, "AWS is throttling requests and the retries were exhausted; retry after the delay in RetryInfo"
 	case IsUnreachable(err):
@@ -148,6 +150,16 @@ func classify(err error, apiErr smithy.APIError) (codes.Code, string, string) {
 		return codes.Unavailable, ReasonUpstreamUnavailable, "AWS Forecast answered with a server error; retry later"
 	}
 	return codes.Internal, ReasonInternal, "internal error while calling AWS Forecast"
+}
+
+// isBudget reports an upstream.ErrBudget, by its method set: apierr is a
+// leaf and does not import the upstream package.
+func isBudget(err error) bool {
+	var b interface {
+		error
+		UpstreamBudgetSpent()
+	}
+	return errors.As(err, &b)
 }
 
 func isThrottle(code string) bool {

@@ -388,3 +388,16 @@ func TestInternalError(t *testing.T) {
 		t.Errorf("Internal() = %v / %q, want Internal / %q", d.st.Code(), d.info.GetReason(), ReasonInternal)
 	}
 }
+
+// budgetErr stands for upstream.ErrBudget (apierr knows it by its method).
+type budgetErr struct{}
+
+func (budgetErr) Error() string        { return "upstream budget for X spent" }
+func (budgetErr) UpstreamBudgetSpent() {}
+
+func TestUpstreamBudgetIsThrottling(t *testing.T) {
+	st := status.Convert(FromUpstream("DescribeX", fmt.Errorf("operation error: %w", budgetErr{})))
+	if st.Code() != codes.Unavailable || Reason(st) != ReasonThrottled {
+		t.Fatalf("budget spent: %v %s, want UNAVAILABLE UPSTREAM_THROTTLED", st.Code(), Reason(st))
+	}
+}

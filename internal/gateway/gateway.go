@@ -57,6 +57,10 @@ type Upstream struct {
 	// SkipStartupCheck skips, for AWS, the one read call Start makes to
 	// fail fast on missing, expired or refused credentials.
 	SkipStartupCheck bool
+	// Budget bounds the gateway's attempts per second per AWS operation,
+	// shared by clients' calls, the health prober and job watchers (zero:
+	// none).
+	Budget upstream.Budget
 	// EmulatorAddr is the listen address of the embedded emulator (default
 	// 127.0.0.1:0) and Emulator its options.
 	EmulatorAddr string
@@ -239,7 +243,7 @@ func (g *Gateway) startUpstream(ctx context.Context, cfg Config) (server.Forecas
 		return nil, "", fmt.Errorf("gateway: upstream must be %s or %s, got %q", UpstreamEmulator, UpstreamAWS, u.Kind)
 	}
 	opts := upstream.Options{Region: u.Region, EndpointURL: u.EndpointURL, RetryMaxAttempts: u.RetryMaxAttempts,
-		CallTimeout: u.CallTimeout, Emulator: u.Kind == UpstreamEmulator,
+		CallTimeout: u.CallTimeout, Emulator: u.Kind == UpstreamEmulator, Budget: u.Budget,
 		Observer: g.observeUpstream, Logger: cfg.Logger.With("component", "aws-sdk")}
 	if cfg.Tracer != nil {
 		otelaws.AppendMiddlewares(&opts.APIOptions, otelaws.WithTracerProvider(cfg.Tracer))

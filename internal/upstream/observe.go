@@ -100,6 +100,10 @@ func outcome(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return OutcomeCanceled
 	}
+	var budget *ErrBudget
+	if errors.As(err, &budget) {
+		return OutcomeThrottled
+	}
 	switch p := Diagnose(err); {
 	case p.IsAuth():
 		return OutcomeAuth

@@ -44,6 +44,9 @@ type Options struct {
 	CallTimeout time.Duration
 	// Observer, when set, is told of every call (see WithObserver).
 	Observer Observer
+	// Budget bounds the attempts per second per AWS operation, shared by
+	// every caller (see WithBudget); the zero Budget is none.
+	Budget Budget
 	// Logger receives the SDK's own log output (at debug; its warnings at
 	// warn), instead of the SDK writing to stderr.
 	Logger *slog.Logger
@@ -110,6 +113,9 @@ func NewForecastClient(ctx context.Context, o Options) (*forecast.Client, error)
 		}
 		if o.Observer != nil {
 			fo.APIOptions = append(fo.APIOptions, WithObserver(o.Observer))
+		}
+		if o.Budget.Rate > 0 {
+			fo.APIOptions = append(fo.APIOptions, WithBudget(o.Budget))
 		}
 		fo.APIOptions = append(fo.APIOptions, o.APIOptions...)
 		if o.Logger != nil {

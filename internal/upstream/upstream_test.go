@@ -82,3 +82,48 @@ func TestDiagnose(t *testing.T) {
 		t.Error("Unreachable or NoProblem counted as auth problems")
 	}
 }
+
+// TestBudget: attempts of one operation share a bucket; an attempt whose
+// context cannot wait for a token fails at once with ErrBudget (counted as
+// throttled), and other operations are not affected.
+func TestBudget(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	var seen []Call
+	c, err := NewForecastClient(context.Background(), Options{Emulator: true, EndpointURL: srv.URL, Region: "us-east-1",
+		Budget: Budget{Rate: 1, Burst: 2}, Observer: func(_ context.Context, c Call) { seen = append(seen, c) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_, err := c.ListForecastExportJobs(ctx, &forecast.ListForecastExportJobsInput{})
+		return err
+	}
+	for range 2 {
+		if err := list(time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = list(100 * time.Millisecond) // the bucket is empty; a token is 1s away
+	var b *ErrBudget
+	if !errors.As(err, &b) || b.Operation != "ListForecastExportJobs" {
+		t.Fatalf("third call: %v, want ErrBudget", err)
+	}
+	if calls != 2 {
+		t.Errorf("%d calls reached the server, want 2", calls)
+	}
+	if got := seen[len(seen)-1].Outcome; got != OutcomeThrottled {
+		t.Errorf("outcome %q, want throttled", got)
+	}
+	// Another operation has its own bucket.
+	if _, err := c.ListDatasetImportJobs(context.Background(), &forecast.ListDatasetImportJobsInput{}); err != nil {
+		t.Errorf("another operation: %v", err)
+	}
+}
