@@ -109,7 +109,6 @@ func hasAnyPrefix(s string, prefixes ...string) bool {
 type guard struct {
 	sec   Security
 	rules map[string]methodRule
-	log   *slog.Logger
 }
 
 func (g *guard) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

@@ -198,7 +198,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Security.Audit == nil {
 		cfg.Security.Audit = cfg.Logger
 	}
-	chain := newChain(cfg.Logger, cfg.Metrics, &guard{sec: cfg.Security, rules: rules, log: cfg.Logger}, cfg.UnaryInterceptors, cfg.StreamInterceptors)
+	chain := newChain(cfg.Logger, cfg.Metrics, &guard{sec: cfg.Security, rules: rules}, cfg.UnaryInterceptors, cfg.StreamInterceptors)
 
 	s := &Server{log: cfg.Logger, health: health.NewServer(), draining: make(chan struct{})}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
