@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"google.golang.org/grpc/status"
 
@@ -55,7 +56,11 @@ func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobS
 		s.countDescribe("cache_hit")
 		return v.(Resp), nil
 	}
+	// ran: this caller's function is the one singleflight ran (Result.Shared
+	// is true for every caller of a shared call, the first one included).
+	var ran atomic.Bool
 	ch := s.flight.DoChan(arn, func() (any, error) {
+		ran.Store(true)
 		// Not the first caller's cancellation (the others wait for the
 		// call), but its deadline, which bounds what the call may wait for.
 		callCtx := context.WithoutCancel(ctx)
@@ -78,10 +83,10 @@ func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobS
 	case <-ctx.Done():
 		return zero, status.FromContextError(ctx.Err()).Err()
 	case r := <-ch:
-		if r.Shared {
-			s.countDescribe("coalesced")
-		} else {
+		if ran.Load() {
 			s.countDescribe("upstream")
+		} else {
+			s.countDescribe("coalesced")
 		}
 		if r.Err != nil {
 			return zero, r.Err

@@ -157,6 +157,8 @@ func TestReloadOnChange(t *testing.T) {
 	if got := rec.get(); got[0] != 2 {
 		t.Fatalf("OnReload got %v, want [2]", got)
 	}
+	// The line is logged just after OnReload returns.
+	waitFor(t, "the reload log line", func() bool { return strings.Contains(logs.String(), "reloaded") })
 	out := logs.String()
 	for _, w := range []string{"level=INFO", `msg="number file reloaded"`, "path=" + path, "value=2", "size=2", "sha256="} {
 		if !strings.Contains(out, w) {
