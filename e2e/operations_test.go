@@ -37,7 +37,7 @@ import (
 // scrape reads the gateway's /metrics from its admin listener and returns
 // each sample as "name{label="value",...}" -> value (labels sorted as the
 // exposition format writes them).
-func scrape(t *testing.T, env *testenv.Env) map[string]float64 {
+func scrape(t testing.TB, env *testenv.Env) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + env.Gateway.AdminAddr() + "/metrics")
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -361,121 +360,6 @@ func TestWaitJob(t *testing.T) {
 	}
 }
 
-// TestWatchSharesOnePoller: a hundred watchers of one job poll AWS no more
-// than one watcher of another job with the same life, polled alongside;
-// every watcher sees every state in order.
-func TestWatchSharesOnePoller(t *testing.T) {
-	env := startWatchEnv(t, gateway.Config{})
-	many := newExport(t, env, "watched_by_many")
-	bt, err := env.Client.CreatePredictorBacktestExportJob(ctx(t), &gatewayv1.CreatePredictorBacktestExportJobRequest{
-		PredictorBacktestExportJobName: "watched_by_one", PredictorArn: env.Emu.PredictorArns()[0],
-		Destination: &gatewayv1.DataDestination{S3Config: &gatewayv1.S3Config{Path: "s3://bucket/watch/", RoleArn: "arn:aws:iam::123456789012:role/ForecastRole"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, cancel := context.WithTimeout(ctx(t), 30*time.Second)
-	defer cancel()
-	lone, err := env.Client.WatchJob(c, &gatewayv1.WatchJobRequest{JobArn: bt.GetPredictorBacktestExportJobArn()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 100
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	seen := make([][]string, n)
-	ready := make(chan struct{}, n)
-	// allSaw waits until every watcher has seen k states: the clock moves
-	// on only then (a poll cannot see a state that lasts less than one
-	// interval).
-	allSaw := func(k int) {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			mu.Lock()
-			done := true
-			for i := range n {
-				done = done && len(seen[i]) >= k
-			}
-			mu.Unlock()
-			if done {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("not every watcher saw %d states", k)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	for i := range n {
-		s, err := env.Client.WatchJob(c, &gatewayv1.WatchJobRequest{JobArn: many})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				m, err := s.Recv()
-				if err != nil {
-					return
-				}
-				if m.GetJob() != nil {
-					mu.Lock()
-					seen[i] = append(seen[i], statusOfJob(m.GetJob()))
-					first := len(seen[i]) == 1
-					mu.Unlock()
-					if first {
-						ready <- struct{}{}
-					}
-				}
-			}
-		}()
-	}
-	for range n {
-		<-ready
-	}
-	loneState := func() string {
-		for {
-			m, err := lone.Recv()
-			if err != nil {
-				t.Fatalf("lone watcher: %v", err)
-			}
-			if m.GetJob() != nil {
-				return m.GetJob().GetPredictorBacktestExportJob().GetAwsStatus()
-			}
-		}
-	}
-	loneState()
-	for k, step := range []struct {
-		d    time.Duration
-		want string
-	}{{6 * time.Second, "CREATE_IN_PROGRESS"}, {30 * time.Second, "ACTIVE"}} {
-		if err := env.Emu.AdvanceClock(step.d); err != nil {
-			t.Fatal(err)
-		}
-		if got := loneState(); got != step.want {
-			t.Fatalf("lone watcher saw %s, want %s", got, step.want)
-		}
-		allSaw(k + 2)
-	}
-	wg.Wait()
-	for i := range n {
-		if got := strings.Join(seen[i], " "); got != "CREATE_PENDING CREATE_IN_PROGRESS ACTIVE" {
-			t.Fatalf("watcher %d saw %q", i, got)
-		}
-	}
-	manyCalls := env.Emu.CallCount(emulator.OpDescribeForecastExportJob)
-	oneCalls := env.Emu.CallCount(emulator.OpDescribePredictorBacktestExportJob)
-	t.Logf("upstream Describes: %d for 100 watchers, %d for 1", manyCalls, oneCalls)
-	if manyCalls > oneCalls+2 {
-		t.Errorf("100 watchers cost %d Describes, one watcher %d", manyCalls, oneCalls)
-	}
-	m := scrape(t, env)
-	if got := m["forecast_gateway_upstream_calls_total{operation=DescribeForecastExportJob,origin=watch,outcome=ok}"]; got != float64(manyCalls) {
-		t.Errorf("metrics say %v watch Describes, the emulator %d", got, manyCalls)
-	}
-}
-
 // TestWatchThrottled: while AWS throttles the poller's calls, watchers see
 // no error; the change shows once AWS answers again.
 func TestWatchThrottled(t *testing.T) {
@@ -542,29 +426,12 @@ func TestWatchLimitsAndDrain(t *testing.T) {
 	}
 }
 
-// TestDescribeCoalescedAndCached: identical Describes in flight share one
-// AWS call; a finished job is described from memory until a write through
-// the gateway changes it.
-func TestDescribeCoalescedAndCached(t *testing.T) {
+// TestDescribeCached: a finished job is described from memory until a
+// write through the gateway changes it. (Coalescing of Describes in flight:
+// TestWatchFiguresCoalescedDescribe.)
+func TestDescribeCached(t *testing.T) {
 	env := startWatchEnv(t, gateway.Config{DescribeCacheTTL: time.Minute})
 	arn := newExport(t, env, "described")
-	env.Emu.InjectFault(emulator.OpDescribeForecastExportJob, emulator.Fault{Kind: emulator.FaultLatency, Latency: 200 * time.Millisecond, Count: 1})
-	before := env.Emu.CallCount(emulator.OpDescribeForecastExportJob)
-	var wg sync.WaitGroup
-	for range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := env.Client.DescribeForecastExportJob(ctx(t), &gatewayv1.DescribeForecastExportJobRequest{ForecastExportJobArn: arn}); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := env.Emu.CallCount(emulator.OpDescribeForecastExportJob) - before; n > 2 {
-		t.Errorf("100 concurrent Describes of a running job cost %d AWS calls, want <= 2", n)
-	}
-
 	if err := env.Emu.AdvanceClock(40 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -578,7 +445,7 @@ func TestDescribeCoalescedAndCached(t *testing.T) {
 	if got := describe(); got != "ACTIVE" {
 		t.Fatalf("finished job: %s", got)
 	}
-	before = env.Emu.CallCount(emulator.OpDescribeForecastExportJob)
+	before := env.Emu.CallCount(emulator.OpDescribeForecastExportJob)
 	for range 5 {
 		describe()
 	}
@@ -592,8 +459,8 @@ func TestDescribeCoalescedAndCached(t *testing.T) {
 		t.Errorf("after a delete through the gateway: %s (a stale cache)", got)
 	}
 	m := scrape(t, env)
-	if m["forecast_gateway_describes_total{served=cache_hit}"] < 5 || m["forecast_gateway_describes_total{served=coalesced}"] < 90 {
-		t.Errorf("describe metrics: hits %v, coalesced %v", m["forecast_gateway_describes_total{served=cache_hit}"], m["forecast_gateway_describes_total{served=coalesced}"])
+	if got := m["forecast_gateway_describes_total{served=cache_hit}"]; got != 5 {
+		t.Errorf("describes_total{served=cache_hit} = %v, want 5", got)
 	}
 }
 

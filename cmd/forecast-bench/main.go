@@ -6,9 +6,15 @@
 //  3. REST (net/http, JSON) -> gateway -> emulator
 //  4. a no-op grpc-go unary call on loopback (health Check on a default
 //     server): the floor any gateway hop costs
+//  5. (Describe) gRPC -> gateway of a job in a terminal state, with the
+//     Describe cache on: the "cached" path
+//  6. (Describe) gRPC -> a pass-through grpc-go server whose handler only
+//     makes the same SDK call -> emulator: the anchor of (2)
 //
 // for Describe and for one List page of 100 jobs; then the upstream calls
-// needed to list every job at several page sizes. The emulator and the
+// needed to list every job at several page sizes. With --grpc-options it
+// measures instead grpc-go server and dial options side by side on
+// Describe (see passthrough.go). The emulator and the
 // gateway run as child processes (this binary re-executed with --role), so
 // the allocations, RSS and profiles reported for the gateway are the
 // gateway's alone. See BENCHMARKS.md.
@@ -31,6 +37,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/forecastgw/forecast-gateway/server"
 )
 
 type config struct {
@@ -43,6 +51,12 @@ type config struct {
 
 	predictors, jobsPerPredictor int
 	emuLatency                   time.Duration
+
+	cacheTTL time.Duration // the gateway's Describe cache TTL
+
+	// The grpc-go options experiment (--grpc-options).
+	grpcOptions                  bool
+	serverVariants, dialVariants []string
 
 	pprofDir     string
 	pprofSeconds time.Duration
@@ -76,6 +90,20 @@ func (l *intList) Set(v string) error {
 	return nil
 }
 
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = nil
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			*l = append(*l, f)
+		}
+	}
+	return nil
+}
+
 func parseFlags(args []string, out io.Writer) (config, error) {
 	cfg := config{conc: []int{1, 64}, pageSizes: []int{10, 100, 1000}}
 	fs := flag.NewFlagSet("forecast-bench", flag.ContinueOnError)
@@ -91,6 +119,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&cfg.predictors, "predictors", 25, "emulator fixture predictors")
 	fs.IntVar(&cfg.jobsPerPredictor, "jobs-per-predictor", 100, "emulator fixture backtest export jobs per predictor (25 x 100 = 2,500 jobs)")
 	fs.DurationVar(&cfg.emuLatency, "emulator-latency", 0, "latency the emulator adds to every request (0: none, so the gateway's own cost is not hidden)")
+	fs.DurationVar(&cfg.cacheTTL, "describe-cache-ttl", server.DefaultDescribeCacheTTL, "the gateway's Describe cache TTL (jobs in a terminal state); the uncached paths describe unfinished jobs")
+	fs.BoolVar(&cfg.grpcOptions, "grpc-options", false, "measure grpc-go server and dial options on Describe instead of the table (see --server-variants, --dial-variants)")
+	var sv, dv stringList
+	fs.Var(&sv, "server-variants", "with --grpc-options: server option sets ("+strings.Join(serverVariantNames, ",")+"; nowritebuf; join with +)")
+	fs.Var(&dv, "dial-variants", "with --grpc-options: client dial option sets ("+strings.Join(dialVariantNames, ",")+"; join with +)")
 	fs.StringVar(&cfg.pprofDir, "pprof-dir", "", "write CPU and allocation profiles of the gateway under gRPC Describe load here")
 	fs.DurationVar(&cfg.pprofSeconds, "pprof-duration", 10*time.Second, "length of the profiling phase")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
@@ -105,6 +138,30 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	cfg.conc, cfg.pageSizes = conc, pages
+	cfg.serverVariants, cfg.dialVariants = sv, dv
+	if cfg.role == "" {
+		switch {
+		case !cfg.grpcOptions:
+			cfg.serverVariants, cfg.dialVariants = nil, nil
+		default:
+			if len(cfg.serverVariants) == 0 {
+				cfg.serverVariants = serverVariantNames
+			}
+			if len(cfg.dialVariants) == 0 {
+				cfg.dialVariants = dialVariantNames
+			}
+			for _, v := range cfg.serverVariants {
+				if _, err := serverVariant(v); err != nil {
+					return cfg, err
+				}
+			}
+			for _, v := range cfg.dialVariants {
+				if _, err := dialVariant(v); err != nil {
+					return cfg, err
+				}
+			}
+		}
+	}
 	if cfg.conc[0] != 1 {
 		cfg.conc = append([]int{1}, cfg.conc...)
 	}
@@ -136,11 +193,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.role != "" {
 		o := emuRoleOptions{Predictors: cfg.predictors, JobsPerPredictor: cfg.jobsPerPredictor, Latency: cfg.emuLatency}
-		return serveRole(ctx, cfg.role, o, cfg.emulatorURL, cfg.region, os.Stdin, stdout)
+		g := gwRoleOptions{EmulatorURL: cfg.emulatorURL, Region: cfg.region, CacheTTL: cfg.cacheTTL, Variants: cfg.serverVariants}
+		return serveRole(ctx, cfg.role, o, g, os.Stdin, stdout)
 	}
 	res, err := bench(ctx, cfg, stderr)
 	if res != nil {
-		printReport(stdout, res, cfg)
+		if cfg.grpcOptions {
+			printExperiment(stdout, res, cfg)
+		} else {
+			printReport(stdout, res, cfg)
+		}
 		if cfg.jsonPath != "" {
 			b, jerr := json.MarshalIndent(res, "", "  ")
 			if jerr == nil {
@@ -166,6 +228,7 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 			"duration": cfg.duration.String(), "high_duration": cfg.highDuration.String(), "rounds": cfg.rounds,
 			"concurrency": cfg.conc, "predictors": cfg.predictors, "jobs_per_predictor": cfg.jobsPerPredictor,
 			"emulator_latency": cfg.emuLatency.String(), "procs": cfg.procs,
+			"describe_cache_ttl": cfg.cacheTTL.String(), "gomaxprocs": runtime.GOMAXPROCS(0),
 		},
 	}
 	fmt.Fprintf(log, "starting emulator (%d x %d backtest jobs) and gateway\n", cfg.predictors, cfg.jobsPerPredictor)
@@ -179,12 +242,29 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		return nil, err
 	}
 	defer c.close()
-	arn, err := firstJobArn(ctx, c)
-	if err != nil {
+	if err := pickJobs(ctx, c, slices.Max(cfg.conc)); err != nil {
 		return nil, err
 	}
 
-	if res.Paths, err = measure(ctx, cfg, c, arn, log); err != nil {
+	if cfg.grpcOptions {
+		res.Config["server_variants"], res.Config["dial_variants"] = cfg.serverVariants, cfg.dialVariants
+		paths, err := c.experimentPaths(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if res.Paths, err = measure(ctx, cfg, c, paths, log); err != nil {
+			return nil, err
+		}
+		for _, p := range res.Paths {
+			res.Errors += p.Errors
+			if p.FirstError != "" {
+				fmt.Fprintf(log, "%s: %d errors, first: %s\n", p.Path, p.Errors, p.FirstError)
+			}
+		}
+		return res, nil
+	}
+
+	if res.Paths, err = measure(ctx, cfg, c, c.tablePaths(), log); err != nil {
 		return nil, err
 	}
 	for _, p := range res.Paths {
@@ -201,7 +281,7 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	}
 	if cfg.pprofDir != "" {
 		fmt.Fprintf(log, "profiling the gateway for %s under gRPC Describe load at c=%d\n", cfg.pprofSeconds, slices.Max(cfg.conc))
-		files, err := profile(ctx, c, c.caller(pathGRPC, opDescribe, arn), slices.Max(cfg.conc), cfg.pprofSeconds, cfg.pprofDir)
+		files, err := profile(ctx, c, c.caller(pathGRPC, opDescribe), slices.Max(cfg.conc), cfg.pprofSeconds, cfg.pprofDir)
 		if err != nil {
 			return res, err
 		}
@@ -211,6 +291,6 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	if err != nil {
 		return res, err
 	}
-	res.GatewayRSS = m.RSSKiB
+	res.GatewayRSS, res.GatewayHeap, res.GatewayGoroutines = m.RSSKiB, m.HeapAlloc, m.Goroutines
 	return res, nil
 }

@@ -27,7 +27,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\n%s\n%s", err, log.String(), out.String())
 	}
-	for _, want := range []string{"Describe", "List, one page of 100 jobs", "Upstream efficiency", "Targets", "errors: 0"} {
+	for _, want := range []string{"Describe", "List, one page of 100 jobs", "Upstream efficiency", "Targets", "errors: 0", "cached", "pass-through"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -40,8 +40,8 @@ func TestSmoke(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Paths) != 7 {
-		t.Fatalf("%d path results, want 7", len(res.Paths))
+	if len(res.Paths) != 9 {
+		t.Fatalf("%d path results, want 9", len(res.Paths))
 	}
 	for _, p := range res.Paths {
 		if p.Errors != 0 || p.Calls == 0 || p.P50us <= 0 || p.P99us < p.P50us || p.RPS[1] <= 0 || p.RPS[4] <= 0 {
@@ -49,6 +49,22 @@ func TestSmoke(t *testing.T) {
 		}
 		if p.Path != pathDirect && p.GatewayAllocs <= 0 {
 			t.Errorf("%s %s: no allocations counted in the gateway", p.Path, p.Op)
+		}
+		// Every uncached call is an upstream call; the cached path makes
+		// (almost) none; the floor none at all.
+		switch p.Path {
+		case pathCached:
+			if p.UpstreamPerCall > 0.05 || !strings.Contains(p.Label, "cached") {
+				t.Errorf("cached path: %.3f upstream calls per call, label %q", p.UpstreamPerCall, p.Label)
+			}
+		case pathNoop:
+			if p.UpstreamPerCall != 0 {
+				t.Errorf("no-op path: %.3f upstream calls per call", p.UpstreamPerCall)
+			}
+		default:
+			if p.UpstreamPerCall < 0.99 || p.UpstreamPerCall > 1.01 {
+				t.Errorf("%s %s: %.3f upstream calls per call, want 1", p.Path, p.Op, p.UpstreamPerCall)
+			}
 		}
 	}
 	for _, e := range res.Efficiency {
@@ -63,6 +79,46 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
+// TestSmokeGRPCOptions runs the grpc-go options experiment in one process,
+// tiny: every variant answers, every uncached call reaches the emulator.
+func TestSmokeGRPCOptions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	jsonPath := filepath.Join(t.TempDir(), "bench.json")
+	var out, log bytes.Buffer
+	err := run(ctx, []string{
+		"--procs", "1", "--grpc-options", "--duration", "30ms", "--high-duration", "30ms", "--warmup", "10ms", "--rounds", "1",
+		"--concurrency", "1,4", "--predictors", "3", "--jobs-per-predictor", "50", "--json", jsonPath,
+	}, &out, &log)
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, log.String(), out.String())
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	// direct, REST, floor, 4 dial variants, 6 server variants x 2, both
+	// windows x 2, DoChan.
+	if want := 3 + len(dialVariantNames) + 2*len(serverVariantNames) + 2 + 1; len(res.Paths) != want {
+		t.Fatalf("%d path results, want %d:\n%s", len(res.Paths), want, out.String())
+	}
+	for _, p := range res.Paths {
+		if p.Errors != 0 || p.Calls == 0 || p.P50us <= 0 {
+			t.Errorf("implausible %s: %+v", p.Path, p)
+		}
+		if p.Path != pathNoop && (p.UpstreamPerCall < 0.99 || p.UpstreamPerCall > 1.01) {
+			t.Errorf("%s: %.3f upstream calls per call, want 1", p.Path, p.UpstreamPerCall)
+		}
+	}
+	if !strings.Contains(out.String(), "pass srv=workers+window") {
+		t.Errorf("report lacks the combined variant:\n%s", out.String())
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	cfg, err := parseFlags([]string{"--concurrency", "8,64"}, &bytes.Buffer{})
 	if err != nil {
@@ -71,7 +127,7 @@ func TestParseFlags(t *testing.T) {
 	if got := cfg.conc; len(got) != 3 || got[0] != 1 || got[2] != 64 {
 		t.Errorf("concurrency %v: latency level 1 must come first", got)
 	}
-	for _, bad := range [][]string{{"--procs", "4"}, {"--rounds", "0"}, {"--concurrency", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"--procs", "4"}, {"--rounds", "0"}, {"--concurrency", "0"}, {"extra"}, {"--grpc-options", "--server-variants", "bogus"}, {"--grpc-options", "--dial-variants", "window+bogus"}} {
 		if _, err := parseFlags(bad, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,34 +19,51 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	gatewayv1 "github.com/forecastgw/forecast-gateway/gen/forecast/gateway/v1"
+	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 	"github.com/forecastgw/forecast-gateway/internal/upstream"
 )
 
-// callFunc makes one call and checks its answer.
-type callFunc func(ctx context.Context) error
+// callFunc makes one call, as worker w of a phase, and checks its answer.
+type callFunc func(ctx context.Context, w int) error
 
-// clients are the four ways of reaching a job, all in the bench process.
+// clients are every way of reaching a job, all in the bench process.
 type clients struct {
 	sdk      *forecast.Client
 	grpcConn *grpc.ClientConn
 	gw       gatewayv1.ForecastJobServiceClient
 	noopConn *grpc.ClientConn
 	noop     healthpb.HealthClient
+	passConn *grpc.ClientConn
 	http     *http.Client
 	debug    *http.Client
 	restBase string
 	st       *stack
+
+	// Extra connections (--grpc-options), by address and dial variant.
+	conns map[string]*grpc.ClientConn
+
+	// arns are unfinished jobs (never in the Describe cache, whose
+	// entries are jobs in a terminal state): worker w of an uncached
+	// Describe path describes arns[w%len(arns)], so no two calls in
+	// flight are identical and the gateway's coalescing never merges
+	// them: every call is an upstream call, as on the direct path.
+	arns []string
+	// cachedArn is a job in a terminal state, for the cached path.
+	cachedArn string
 }
 
-// grpcDialOptions are the client settings of both gRPC paths, (2) and (4).
+func (c *clients) arnOf(w int) string { return c.arns[w%len(c.arns)] }
+
+// grpcDialOptions are the client settings of every gRPC path by default.
 func grpcDialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 }
 
 func newClients(ctx context.Context, st *stack) (*clients, error) {
-	c := &clients{st: st, restBase: "http://" + st.gw.HTTP}
+	c := &clients{st: st, restBase: "http://" + st.gw.HTTP, conns: map[string]*grpc.ClientConn{}}
 	var err error
 	// The same SDK client construction the gateway itself uses, so (1) and
 	// the gateway's upstream hop are configured alike.
@@ -62,14 +78,39 @@ func newClients(ctx context.Context, st *stack) (*clients, error) {
 		return nil, err
 	}
 	c.noop = healthpb.NewHealthClient(c.noopConn)
+	if c.passConn, err = grpc.NewClient(st.gw.Pass, grpcDialOptions()...); err != nil {
+		return nil, err
+	}
 	c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}
 	c.debug = &http.Client{Timeout: 2 * time.Minute}
 	return c, nil
 }
 
+// conn is a connection to addr with a dial variant's options.
+func (c *clients) conn(addr, dial string) (*grpc.ClientConn, error) {
+	key := addr + " " + dial
+	if cc := c.conns[key]; cc != nil {
+		return cc, nil
+	}
+	opts, err := dialVariant(dial)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := grpc.NewClient(addr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.conns[key] = cc
+	return cc, nil
+}
+
 func (c *clients) close() {
 	_ = c.grpcConn.Close()
 	_ = c.noopConn.Close()
+	_ = c.passConn.Close()
+	for _, cc := range c.conns {
+		_ = cc.Close()
+	}
 	c.http.CloseIdleConnections()
 	type idleCloser interface{ CloseIdleConnections() }
 	if ic, ok := c.sdk.Options().HTTPClient.(idleCloser); ok {
@@ -120,15 +161,25 @@ func (c *clients) control(ctx context.Context, method, path string) (int64, erro
 	return strconv.ParseInt(string(b), 10, 64)
 }
 
+// upstreamCalls is the emulator's count of op so far.
+func (c *clients) upstreamCalls(ctx context.Context, op string) (int64, error) {
+	return c.control(ctx, http.MethodGet, "/calls?op="+url.QueryEscape(op))
+}
+
 // Path and operation names, in table order.
 const (
 	pathDirect = "direct"
 	pathGRPC   = "grpc"
 	pathREST   = "rest"
 	pathNoop   = "noop"
+	pathCached = "grpc-cached"
+	pathPass   = "passthrough"
 
 	opDescribe = "describe"
 	opList     = "list100"
+
+	upDescribe = "DescribePredictorBacktestExportJob"
+	upList     = "ListPredictorBacktestExportJobs"
 )
 
 var pathLabels = map[string]string{
@@ -136,6 +187,8 @@ var pathLabels = map[string]string{
 	pathGRPC:   "(2) gRPC -> gateway -> emulator",
 	pathREST:   "(3) REST -> gateway -> emulator",
 	pathNoop:   "(4) no-op gRPC (floor)",
+	pathCached: "(5) gRPC -> gateway, cached (terminal job)",
+	pathPass:   "(6) gRPC -> pass-through -> emulator",
 }
 
 const listPageSize = 100
@@ -154,21 +207,22 @@ type restList struct {
 	NextPageToken string `json:"next_page_token"`
 }
 
-// caller builds the call of one path and operation.
-func (c *clients) caller(path, op, arn string) callFunc {
+// benchPath is one measured path: a call and the upstream operation it
+// costs (counted at the emulator around every phase).
+type benchPath struct {
+	path, op, label string
+	fn              callFunc
+	upstreamOp      string
+}
+
+// caller builds the call of one of the table's paths and operations.
+func (c *clients) caller(path, op string) callFunc {
 	switch path + "/" + op {
 	case pathDirect + "/" + opDescribe:
-		in := &forecast.DescribePredictorBacktestExportJobInput{PredictorBacktestExportJobArn: aws.String(arn)}
-		return func(ctx context.Context) error {
-			out, err := c.sdk.DescribePredictorBacktestExportJob(ctx, in)
-			if err != nil {
-				return err
-			}
-			return checkArn(aws.ToString(out.PredictorBacktestExportJobArn), arn)
-		}
+		return c.sdkDescribe(c.arnOf)
 	case pathDirect + "/" + opList:
 		in := &forecast.ListPredictorBacktestExportJobsInput{MaxResults: aws.Int32(listPageSize)}
-		return func(ctx context.Context) error {
+		return func(ctx context.Context, _ int) error {
 			out, err := c.sdk.ListPredictorBacktestExportJobs(ctx, in)
 			if err != nil {
 				return err
@@ -176,15 +230,13 @@ func (c *clients) caller(path, op, arn string) callFunc {
 			return checkLen(len(out.PredictorBacktestExportJobs), out.NextToken != nil)
 		}
 	case pathGRPC + "/" + opDescribe:
-		return func(ctx context.Context) error {
-			out, err := c.gw.DescribePredictorBacktestExportJob(ctx, &gatewayv1.DescribePredictorBacktestExportJobRequest{PredictorBacktestExportJobArn: arn})
-			if err != nil {
-				return err
-			}
-			return checkArn(out.GetPredictorBacktestExportJobArn(), arn)
-		}
+		return gwDescribe(c.gw, c.arnOf)
+	case pathCached + "/" + opDescribe:
+		return gwDescribe(c.gw, func(int) string { return c.cachedArn })
+	case pathPass + "/" + opDescribe:
+		return passCall(c.passConn, passDescribe, c.arnOf)
 	case pathGRPC + "/" + opList:
-		return func(ctx context.Context) error {
+		return func(ctx context.Context, _ int) error {
 			out, err := c.gw.ListPredictorBacktestExportJobs(ctx, &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: listPageSize})
 			if err != nil {
 				return err
@@ -192,17 +244,10 @@ func (c *clients) caller(path, op, arn string) callFunc {
 			return checkLen(len(out.GetPredictorBacktestExportJobs()), out.GetNextPageToken() != "")
 		}
 	case pathREST + "/" + opDescribe:
-		u := c.restBase + "/v1/predictor-backtest-export-jobs/" + url.PathEscape(arn)
-		return func(ctx context.Context) error {
-			var out restDescribe
-			if err := c.restGet(ctx, u, &out); err != nil {
-				return err
-			}
-			return checkArn(out.Arn, arn)
-		}
+		return c.restDescribe(c.arnOf)
 	case pathREST + "/" + opList:
 		u := c.restBase + "/v1/predictor-backtest-export-jobs?page_size=" + strconv.Itoa(listPageSize)
-		return func(ctx context.Context) error {
+		return func(ctx context.Context, _ int) error {
 			var out restList
 			if err := c.restGet(ctx, u, &out); err != nil {
 				return err
@@ -210,18 +255,80 @@ func (c *clients) caller(path, op, arn string) callFunc {
 			return checkLen(len(out.Jobs), out.NextPageToken != "")
 		}
 	case pathNoop + "/" + opDescribe, pathNoop + "/" + opList:
-		return func(ctx context.Context) error {
-			out, err := c.noop.Check(ctx, &healthpb.HealthCheckRequest{})
-			if err != nil {
-				return err
-			}
-			if out.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-				return fmt.Errorf("no-op server answered %v", out.GetStatus())
-			}
-			return nil
-		}
+		return noopCall(c.noop)
 	}
 	panic("unknown path/op " + path + "/" + op)
+}
+
+func (c *clients) sdkDescribe(arnOf func(int) string) callFunc {
+	return func(ctx context.Context, w int) error {
+		arn := arnOf(w)
+		out, err := c.sdk.DescribePredictorBacktestExportJob(ctx, &forecast.DescribePredictorBacktestExportJobInput{PredictorBacktestExportJobArn: aws.String(arn)})
+		if err != nil {
+			return err
+		}
+		return checkArn(aws.ToString(out.PredictorBacktestExportJobArn), arn)
+	}
+}
+
+func gwDescribe(gw gatewayv1.ForecastJobServiceClient, arnOf func(int) string) callFunc {
+	return func(ctx context.Context, w int) error {
+		arn := arnOf(w)
+		out, err := gw.DescribePredictorBacktestExportJob(ctx, &gatewayv1.DescribePredictorBacktestExportJobRequest{PredictorBacktestExportJobArn: arn})
+		if err != nil {
+			return err
+		}
+		return checkArn(out.GetPredictorBacktestExportJobArn(), arn)
+	}
+}
+
+func (c *clients) restDescribe(arnOf func(int) string) callFunc {
+	return func(ctx context.Context, w int) error {
+		arn := arnOf(w)
+		var out restDescribe
+		if err := c.restGet(ctx, c.restBase+"/v1/predictor-backtest-export-jobs/"+url.PathEscape(arn), &out); err != nil {
+			return err
+		}
+		return checkArn(out.Arn, arn)
+	}
+}
+
+// passCall calls the pass-through anchor (an empty answer: only errors
+// are checked).
+func passCall(cc *grpc.ClientConn, method string, arnOf func(int) string) callFunc {
+	return func(ctx context.Context, w int) error {
+		return cc.Invoke(ctx, method, &gatewayv1.DescribePredictorBacktestExportJobRequest{PredictorBacktestExportJobArn: arnOf(w)}, &emptypb.Empty{})
+	}
+}
+
+func noopCall(hc healthpb.HealthClient) callFunc {
+	return func(ctx context.Context, _ int) error {
+		out, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			return err
+		}
+		if out.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("no-op server answered %v", out.GetStatus())
+		}
+		return nil
+	}
+}
+
+// tablePaths are the paths of the default run, in table order.
+func (c *clients) tablePaths() []*benchPath {
+	var ps []*benchPath
+	for _, op := range []string{opDescribe, opList} {
+		up := upDescribe
+		paths := []string{pathDirect, pathGRPC, pathREST, pathCached, pathPass}
+		if op == opList {
+			up, paths = upList, paths[:3]
+		}
+		for _, path := range paths {
+			ps = append(ps, &benchPath{path: path, op: op, label: pathLabels[path], fn: c.caller(path, op), upstreamOp: up})
+		}
+	}
+	// The floor does not depend on the operation: measured once.
+	return append(ps, &benchPath{path: pathNoop, op: "noop", label: pathLabels[pathNoop], fn: c.caller(pathNoop, opDescribe)})
 }
 
 func (c *clients) restGet(ctx context.Context, u string, v any) error {
@@ -285,7 +392,7 @@ func runPhase(ctx context.Context, fn callFunc, conc int, d time.Duration, minCa
 			for ctx.Err() == nil && (time.Now().Before(deadline) || calls.Load() < minCalls) {
 				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 				t0 := time.Now()
-				err := fn(cctx)
+				err := fn(cctx, w)
 				lat := time.Since(t0)
 				cancel()
 				calls.Add(1)
@@ -332,6 +439,10 @@ type pathResult struct {
 	GatewayBytes  float64 `json:"gateway_bytes_per_call"`
 	ClientAllocs  float64 `json:"client_allocs_per_call"`
 	ClientBytes   float64 `json:"client_bytes_per_call"`
+	// UpstreamPerCall is the emulator's count of the path's upstream
+	// operation over the path's calls, every phase included: 1 where every
+	// call reaches AWS, about 0 for the cached path.
+	UpstreamPerCall float64 `json:"upstream_calls_per_call"`
 
 	FirstError string `json:"first_error,omitempty"`
 
@@ -343,6 +454,7 @@ type pathResult struct {
 	gwByte uint64
 	clMall uint64
 	clByte uint64
+	upN    int64
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -356,25 +468,27 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// measure runs every (path, op) for cfg.rounds interleaved rounds: in each
-// round every path runs its phases back to back, the starting path rotating,
-// so drift on a shared machine falls on all paths alike.
-func measure(ctx context.Context, cfg config, c *clients, arn string, log io.Writer) ([]*pathResult, error) {
+// measure runs every path for cfg.rounds interleaved rounds: in each
+// round every path runs its phases back to back, the starting path
+// rotating, so drift on a shared machine falls on all paths alike.
+func measure(ctx context.Context, cfg config, c *clients, paths []*benchPath, log io.Writer) ([]*pathResult, error) {
 	type job struct {
 		path, op string
 		fn       callFunc
+		up       string
 		res      *pathResult
 	}
 	var jobs []*job
-	for _, op := range []string{opDescribe, opList} {
-		for _, path := range []string{pathDirect, pathGRPC, pathREST} {
-			jobs = append(jobs, &job{path: path, op: op, fn: c.caller(path, op, arn)})
-		}
+	for _, p := range paths {
+		jobs = append(jobs, &job{path: p.path, op: p.op, fn: p.fn, up: p.upstreamOp})
 	}
-	// The floor does not depend on the operation: measured once.
-	jobs = append(jobs, &job{path: pathNoop, op: "noop", fn: c.caller(pathNoop, opDescribe, arn)})
 	for _, j := range jobs {
-		j.res = &pathResult{Path: j.path, Op: j.op, Label: pathLabels[j.path], RPS: map[int]float64{}, P99usAt: map[int]float64{}, atLats: map[int][]time.Duration{}}
+		j.res = &pathResult{Path: j.path, Op: j.op, RPS: map[int]float64{}, P99usAt: map[int]float64{}, atLats: map[int][]time.Duration{}}
+		for _, p := range paths {
+			if p.path == j.path && p.op == j.op {
+				j.res.Label = p.label
+			}
+		}
 		// Warm up connections, pools and caches on every path.
 		w := runPhase(ctx, j.fn, slices.Max(cfg.conc), cfg.warmup, int64(slices.Max(cfg.conc)))
 		if w.errors > 0 {
@@ -405,10 +519,22 @@ func measure(ctx context.Context, cfg config, c *clients, arn string, log io.Wri
 						return nil, err
 					}
 				}
+				var upBefore, upAfter int64
+				if j.up != "" {
+					if upBefore, err = c.upstreamCalls(ctx, j.up); err != nil {
+						return nil, err
+					}
+				}
 				var cb, ca runtime.MemStats
 				runtime.ReadMemStats(&cb)
 				p := runPhase(ctx, j.fn, conc, d, int64(conc))
 				runtime.ReadMemStats(&ca)
+				if j.up != "" {
+					if upAfter, err = c.upstreamCalls(ctx, j.up); err != nil {
+						return nil, err
+					}
+					j.res.upN += upAfter - upBefore
+				}
 				if conc == 1 {
 					if after, err = c.gatewayMem(ctx); err != nil {
 						return nil, err
@@ -450,6 +576,9 @@ func measure(ctx context.Context, cfg config, c *clients, arn string, log io.Wri
 			n := float64(r.c1N)
 			r.GatewayAllocs, r.GatewayBytes = float64(r.gwMall)/n, float64(r.gwByte)/n
 			r.ClientAllocs, r.ClientBytes = float64(r.clMall)/n, float64(r.clByte)/n
+		}
+		if r.Calls > 0 {
+			r.UpstreamPerCall = float64(r.upN) / float64(r.Calls)
 		}
 		if r.Path == pathDirect {
 			// The gateway process is idle on this path.
@@ -511,14 +640,33 @@ func listAll(ctx context.Context, c *clients, pageSizes []int) ([]efficiency, er
 	return out, nil
 }
 
-// firstJobArn finds a job to describe, directly from the emulator.
-func firstJobArn(ctx context.Context, c *clients) (string, error) {
-	out, err := c.sdk.ListPredictorBacktestExportJobs(ctx, &forecast.ListPredictorBacktestExportJobsInput{MaxResults: aws.Int32(1)})
-	if err != nil {
-		return "", err
+// pickJobs finds, directly from the emulator, the unfinished jobs the
+// uncached Describe paths describe (up to n, one per worker) and a job in
+// a terminal state for the cached path.
+func pickJobs(ctx context.Context, c *clients, n int) error {
+	var token *string
+	for {
+		out, err := c.sdk.ListPredictorBacktestExportJobs(ctx, &forecast.ListPredictorBacktestExportJobsInput{MaxResults: aws.Int32(100), NextToken: token})
+		if err != nil {
+			return err
+		}
+		for _, j := range out.PredictorBacktestExportJobs {
+			arn, st := aws.ToString(j.PredictorBacktestExportJobArn), aws.ToString(j.Status)
+			switch {
+			case jobtype.Terminal(st):
+				if c.cachedArn == "" && st == "ACTIVE" {
+					c.cachedArn = arn
+				}
+			case len(c.arns) < n:
+				c.arns = append(c.arns, arn)
+			}
+		}
+		if token = out.NextToken; token == nil || (len(c.arns) >= n && c.cachedArn != "") {
+			break
+		}
 	}
-	if len(out.PredictorBacktestExportJobs) == 0 {
-		return "", errors.New("the emulator has no backtest export jobs")
+	if len(c.arns) == 0 || c.cachedArn == "" {
+		return fmt.Errorf("the emulator has no unfinished (%d) or no ACTIVE backtest export job", len(c.arns))
 	}
-	return aws.ToString(out.PredictorBacktestExportJobs[0].PredictorBacktestExportJobArn), nil
+	return nil
 }

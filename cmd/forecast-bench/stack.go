@@ -55,8 +55,22 @@ type gwInfo struct {
 	GRPC  string `json:"grpc"`  // gateway gRPC address
 	HTTP  string `json:"http"`  // gateway REST address
 	Noop  string `json:"noop"`  // trivial gRPC server (health only)
+	Pass  string `json:"pass"`  // the pass-through anchor (default grpc.NewServer)
 	Debug string `json:"debug"` // http://host:port of /memstats and /debug/pprof/
 	PID   int    `json:"pid"`
+	// Variants (--grpc-options only): server variant name -> address of a
+	// grpc-go server with that variant's options, serving the pass-through
+	// anchor and the gateway's service (without the transport's chain).
+	Variants map[string]string `json:"variants,omitempty"`
+}
+
+// gwRoleOptions configure the gateway role.
+type gwRoleOptions struct {
+	EmulatorURL, Region string
+	// CacheTTL is the gateway's Describe cache TTL (gateway.Config.DescribeCacheTTL).
+	CacheTTL time.Duration
+	// Variants: start the servers of the grpc-go options experiment.
+	Variants []string
 }
 
 // memSnap is the gateway process's allocation counters and resident size.
@@ -65,12 +79,14 @@ type memSnap struct {
 	TotalAlloc uint64 `json:"total_alloc"`
 	NumGC      uint32 `json:"num_gc"`
 	RSSKiB     int64  `json:"rss_kib"`
+	HeapAlloc  uint64 `json:"heap_alloc"` // at the last GC's end plus since
+	Goroutines int    `json:"goroutines"`
 }
 
 func readMem() memSnap {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memSnap{Mallocs: ms.Mallocs, TotalAlloc: ms.TotalAlloc, NumGC: ms.NumGC, RSSKiB: vmRSS()}
+	return memSnap{Mallocs: ms.Mallocs, TotalAlloc: ms.TotalAlloc, NumGC: ms.NumGC, RSSKiB: vmRSS(), HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine()}
 }
 
 // vmRSS is VmRSS of this process in KiB (0 where /proc is missing).
@@ -130,10 +146,14 @@ func startEmulatorRole(o emuRoleOptions) (emuInfo, func(), error) {
 // startGatewayRole starts the gateway through internal/gateway, as
 // cmd/forecast-gateway does (in front of the emulator role), plus the no-op
 // gRPC server of the floor measurement and the debug endpoint.
-func startGatewayRole(ctx context.Context, emuURL, region string) (gwInfo, func(), error) {
+func startGatewayRole(ctx context.Context, o gwRoleOptions) (gwInfo, func(), error) {
 	gw, err := gateway.Start(ctx, gateway.Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		Upstream: gateway.Upstream{Kind: gateway.UpstreamEmulator, EndpointURL: emuURL, Region: region},
+		Upstream: gateway.Upstream{Kind: gateway.UpstreamEmulator, EndpointURL: o.EmulatorURL, Region: o.Region},
+		// The cache serves only jobs in a terminal state; the uncached
+		// paths describe unfinished jobs, so it is on for the cached path
+		// alone.
+		DescribeCacheTTL: o.CacheTTL,
 		// Production's level (info) and handler type, output discarded.
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		HealthInterval: time.Hour, // keep probes out of the upstream counts
@@ -169,6 +189,14 @@ func startGatewayRole(ctx context.Context, emuURL, region string) (gwInfo, func(
 	go func() { _ = noop.Serve(noopLn) }()
 	closers = append(closers, noop.Stop)
 
+	// The pass-through anchor, and the option experiment's servers.
+	pass, err := startPassThrough(ctx, o)
+	if err != nil {
+		stop()
+		return gwInfo{}, nil, err
+	}
+	closers = append(closers, pass.stop)
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /memstats", func(w http.ResponseWriter, _ *http.Request) {
 		_ = json.NewEncoder(w).Encode(readMem())
@@ -184,13 +212,13 @@ func startGatewayRole(ctx context.Context, emuURL, region string) (gwInfo, func(
 	go func() { _ = dbg.Serve(dbgLn) }()
 	closers = append(closers, func() { _ = dbg.Close() })
 
-	return gwInfo{GRPC: gw.GRPCAddr(), HTTP: gw.HTTPAddr(), Noop: noopLn.Addr().String(),
-		Debug: "http://" + dbgLn.Addr().String(), PID: os.Getpid()}, stop, nil
+	return gwInfo{GRPC: gw.GRPCAddr(), HTTP: gw.HTTPAddr(), Noop: noopLn.Addr().String(), Pass: pass.addr,
+		Variants: pass.variants, Debug: "http://" + dbgLn.Addr().String(), PID: os.Getpid()}, stop, nil
 }
 
 // serveRole is the child side: start the role, print its info line, serve
 // until stdin closes.
-func serveRole(ctx context.Context, role string, o emuRoleOptions, emuURL, region string, stdin io.Reader, stdout io.Writer) error {
+func serveRole(ctx context.Context, role string, o emuRoleOptions, g gwRoleOptions, stdin io.Reader, stdout io.Writer) error {
 	var (
 		info any
 		stop func()
@@ -200,7 +228,7 @@ func serveRole(ctx context.Context, role string, o emuRoleOptions, emuURL, regio
 	case "emulator":
 		info, stop, err = startEmulatorRole(o)
 	case "gateway":
-		info, stop, err = startGatewayRole(ctx, emuURL, region)
+		info, stop, err = startGatewayRole(ctx, g)
 	default:
 		return fmt.Errorf("unknown --role %q", role)
 	}
@@ -293,13 +321,15 @@ type stack struct {
 
 func startStack(ctx context.Context, cfg config) (*stack, error) {
 	o := emuRoleOptions{Predictors: cfg.predictors, JobsPerPredictor: cfg.jobsPerPredictor, Latency: cfg.emuLatency}
+	g := gwRoleOptions{CacheTTL: cfg.cacheTTL, Variants: cfg.serverVariants}
 	s := &stack{}
 	if cfg.procs == 1 {
 		emu, stopEmu, err := startEmulatorRole(o)
 		if err != nil {
 			return nil, err
 		}
-		gw, stopGW, err := startGatewayRole(ctx, emu.URL, emu.Region)
+		g.EmulatorURL, g.Region = emu.URL, emu.Region
+		gw, stopGW, err := startGatewayRole(ctx, g)
 		if err != nil {
 			stopEmu()
 			return nil, err
@@ -314,8 +344,9 @@ func startStack(ctx context.Context, cfg config) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.EmulatorURL, g.Region = s.emu.URL, s.emu.Region
 	if cfg.procs == 2 {
-		gw, stopGW, err := startGatewayRole(ctx, s.emu.URL, s.emu.Region)
+		gw, stopGW, err := startGatewayRole(ctx, g)
 		if err != nil {
 			emuChild.stop()
 			return nil, err
@@ -323,7 +354,11 @@ func startStack(ctx context.Context, cfg config) (*stack, error) {
 		s.gw, s.stop = gw, func() { stopGW(); emuChild.stop() }
 		return s, nil
 	}
-	gwChild, err := spawn("gateway", []string{"--emulator-url", s.emu.URL, "--region", s.emu.Region}, &s.gw)
+	args := []string{"--emulator-url", s.emu.URL, "--region", s.emu.Region, "--describe-cache-ttl", cfg.cacheTTL.String()}
+	if len(cfg.serverVariants) > 0 {
+		args = append(args, "--server-variants", strings.Join(cfg.serverVariants, ","))
+	}
+	gwChild, err := spawn("gateway", args, &s.gw)
 	if err != nil {
 		emuChild.stop()
 		return nil, err
