@@ -57,6 +57,13 @@ type Limits struct {
 	// age (0: never), so long-lived clients reconnect and spread over
 	// replicas added since they connected.
 	MaxConnectionAge time.Duration
+	// StreamWorkers is how many goroutines grpc-go keeps to run calls on
+	// (grpc.NumStreamWorkers). A call's goroutine grows its stack through
+	// the interceptor chain and the AWS SDK's middleware; a reused worker
+	// has grown it already, a goroutine started per call (grpc-go's
+	// default, and its fallback when every worker is busy) grows and
+	// copies it on every call. See BENCHMARKS.md ("grpc-go options").
+	StreamWorkers uint32
 }
 
 // DefaultLimits are generous for the payloads of this API (a Create is well
@@ -72,6 +79,7 @@ var DefaultLimits = Limits{
 	IdleTimeout:          2 * time.Minute,
 	KeepaliveMinTime:     10 * time.Second,
 	MaxConnectionIdle:    15 * time.Minute,
+	StreamWorkers:        64,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -92,6 +100,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxConcurrentStreams != 0 {
 		d.MaxConcurrentStreams = l.MaxConcurrentStreams
+	}
+	if l.StreamWorkers != 0 {
+		d.StreamWorkers = l.StreamWorkers
 	}
 	set(&d.ReadHeaderTimeout, l.ReadHeaderTimeout)
 	set(&d.ReadTimeout, l.ReadTimeout)
@@ -211,6 +222,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: lim.KeepaliveMinTime, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: lim.MaxConnectionIdle, MaxConnectionAge: lim.MaxConnectionAge}),
 		grpc.ConnectionTimeout(lim.ReadHeaderTimeout),
+		grpc.NumStreamWorkers(lim.StreamWorkers),
 	}
 	if cfg.TLS != nil {
 		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
