@@ -118,6 +118,8 @@ test: lint breaking check-generated fmt-check vet
 bench:
 	$(GO) run ./cmd/forecast-bench $(ARGS)
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCHTIME) ./internal/... ./server/... ./emulator/...
+	$(GO) test -run '^$$' -bench WatchFiguresListBatching -benchtime 6x ./e2e/
+	$(GO) test -run '^$$' -bench WatchFiguresMemory -benchtime 1x ./e2e/
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 1m).
 fuzz:

@@ -32,11 +32,10 @@ import (
 )
 
 func BenchmarkWatchFiguresListBatching(b *testing.B) {
-	// 60 x 100 backtest export jobs: 500 CREATE_PENDING and 500
-	// CREATE_IN_PROGRESS (watched), 2,500 unfinished in all (25 pages).
+	// 24 x 100 backtest export jobs, 1,000 unfinished (watched): 10 pages.
 	const interval = 500 * time.Millisecond
 	env := testenv.Start(b, testenv.Options{
-		Emulator: emulator.Options{Predictors: 60, BacktestJobsPerPredictor: 100},
+		Emulator: emulator.Options{Predictors: 24, BacktestJobsPerPredictor: 100},
 		Gateway: gateway.Config{AdminAddr: "127.0.0.1:0",
 			Watch: server.WatchOptions{MinInterval: interval, MaxInterval: interval, Heartbeat: time.Minute}},
 	})

@@ -220,12 +220,6 @@ func wfListBacktest(tb testing.TB, ctx context.Context, env *testenv.Env, filter
 	}
 }
 
-// wfCreatingJobs are the backtest export jobs in CREATE_PENDING or
-// CREATE_IN_PROGRESS (with the emulator's clock frozen they stay there).
-func wfCreatingJobs(tb testing.TB, ctx context.Context, env *testenv.Env) []string {
-	return append(wfListBacktest(tb, ctx, env, `status = "CREATE_PENDING"`), wfListBacktest(tb, ctx, env, `status = "CREATE_IN_PROGRESS"`)...)
-}
-
 // wfConns are n more client connections to the gateway (each carries at
 // most the server's MaxConcurrentStreams watches at once).
 func wfConns(tb testing.TB, env *testenv.Env, n int) []gatewayv1.ForecastJobServiceClient {
@@ -439,8 +433,8 @@ func (r wfRounds) String() string {
 		r.describes, r.describesPerRound, r.listsPerRound+r.describesPerRound, r.watched)
 }
 
-// wfPolling is every CREATE_PENDING or CREATE_IN_PROGRESS backtest export
-// job watched (the clock is frozen: none changes) on a hub whose interval
+// wfPolling is every unfinished backtest export job watched (the
+// emulator's clock is frozen: none changes) on a hub whose interval
 // is fixed (MinInterval = MaxInterval = interval), so a poll round starts
 // every interval, give or take its jitter, and whole rounds can be counted
 // by starting and ending in a quiet gap between two.
@@ -454,11 +448,10 @@ type wfPolling struct {
 func wfStartPolling(tb testing.TB, env *testenv.Env, interval time.Duration) *wfPolling {
 	tb.Helper()
 	c := context.Background()
-	arns := wfCreatingJobs(tb, c, env)
-	unfinished := len(wfListBacktest(tb, c, env, wfUnfinished()))
-	p := &wfPolling{env: env, interval: interval, base: wfRounds{watched: len(arns), unfinished: unfinished}}
-	if len(arns) < 2 || unfinished < len(arns) {
-		tb.Fatalf("fixtures: %d watched, %d unfinished", len(arns), unfinished)
+	arns := wfListBacktest(tb, c, env, wfUnfinished())
+	p := &wfPolling{env: env, interval: interval, base: wfRounds{watched: len(arns), unfinished: len(arns)}}
+	if len(arns) < 2 {
+		tb.Fatalf("fixtures: %d unfinished jobs", len(arns))
 	}
 	conns := wfConns(tb, env, (len(arns)+199)/200)
 	var started atomic.Int64
@@ -553,8 +546,7 @@ func (r wfRounds) check(tb testing.TB, interval time.Duration, minRounds int) {
 // that do not change cost, per poll round, the List pages of the type's
 // unfinished jobs (100 per page), not a Describe each.
 func TestWatchFiguresListBatching(t *testing.T) {
-	// 18 x 100 backtest export jobs: 150 CREATE_PENDING and 150
-	// CREATE_IN_PROGRESS (watched), 750 unfinished in all (8 pages).
+	// 18 x 100 backtest export jobs, 750 unfinished (watched): 8 pages.
 	const interval = 250 * time.Millisecond
 	env := testenv.Start(t, testenv.Options{
 		Emulator: emulator.Options{Predictors: 18, BacktestJobsPerPredictor: 100},

@@ -59,6 +59,7 @@ type config struct {
 	serverVariants, dialVariants []string
 
 	pprofDir     string
+	pprofPath    string
 	pprofSeconds time.Duration
 	jsonPath     string
 	procs        int
@@ -124,7 +125,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	var sv, dv stringList
 	fs.Var(&sv, "server-variants", "with --grpc-options: server option sets ("+strings.Join(serverVariantNames, ",")+"; nowritebuf; join with +)")
 	fs.Var(&dv, "dial-variants", "with --grpc-options: client dial option sets ("+strings.Join(dialVariantNames, ",")+"; join with +)")
-	fs.StringVar(&cfg.pprofDir, "pprof-dir", "", "write CPU and allocation profiles of the gateway under gRPC Describe load here")
+	fs.StringVar(&cfg.pprofDir, "pprof-dir", "", "write CPU and allocation profiles of the gateway under Describe load (see --pprof-path) here")
+	fs.StringVar(&cfg.pprofPath, "pprof-path", pathGRPC, "the path whose Describe load is profiled: "+pathGRPC+" or "+pathREST)
 	fs.DurationVar(&cfg.pprofSeconds, "pprof-duration", 10*time.Second, "length of the profiling phase")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.IntVar(&cfg.procs, "procs", 3, "3: emulator and gateway each in a child process; 2: only the emulator in a child; 1: all in this process (allocations are then the bench process's, clients included)")
@@ -161,6 +163,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 				}
 			}
 		}
+	}
+	if cfg.pprofPath != pathGRPC && cfg.pprofPath != pathREST {
+		return cfg, fmt.Errorf("--pprof-path %q: want %s or %s", cfg.pprofPath, pathGRPC, pathREST)
 	}
 	if cfg.conc[0] != 1 {
 		cfg.conc = append([]int{1}, cfg.conc...)
@@ -280,8 +285,8 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 		return res, err
 	}
 	if cfg.pprofDir != "" {
-		fmt.Fprintf(log, "profiling the gateway for %s under gRPC Describe load at c=%d\n", cfg.pprofSeconds, slices.Max(cfg.conc))
-		files, err := profile(ctx, c, c.caller(pathGRPC, opDescribe), slices.Max(cfg.conc), cfg.pprofSeconds, cfg.pprofDir)
+		fmt.Fprintf(log, "profiling the gateway for %s under %s Describe load at c=%d\n", cfg.pprofSeconds, cfg.pprofPath, slices.Max(cfg.conc))
+		files, err := profile(ctx, c, c.caller(cfg.pprofPath, opDescribe), slices.Max(cfg.conc), cfg.pprofSeconds, cfg.pprofDir)
 		if err != nil {
 			return res, err
 		}

@@ -127,7 +127,7 @@ func TestParseFlags(t *testing.T) {
 	if got := cfg.conc; len(got) != 3 || got[0] != 1 || got[2] != 64 {
 		t.Errorf("concurrency %v: latency level 1 must come first", got)
 	}
-	for _, bad := range [][]string{{"--procs", "4"}, {"--rounds", "0"}, {"--concurrency", "0"}, {"extra"}, {"--grpc-options", "--server-variants", "bogus"}, {"--grpc-options", "--dial-variants", "window+bogus"}} {
+	for _, bad := range [][]string{{"--procs", "4"}, {"--rounds", "0"}, {"--concurrency", "0"}, {"extra"}, {"--grpc-options", "--server-variants", "bogus"}, {"--grpc-options", "--dial-variants", "window+bogus"}, {"--pprof-path", "noop"}} {
 		if _, err := parseFlags(bad, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)
 		}

@@ -98,7 +98,7 @@ var passServiceDesc = grpc.ServiceDesc{
 
 // Server and dial option variants of the grpc-go options experiment.
 var (
-	serverVariantNames = []string{"default", "workers", "window", "bufs64k", "noshared", "workers+window"}
+	serverVariantNames = []string{"default", "workers", "workers64", "window", "bufs64k", "noshared", "workers+window"}
 	dialVariantNames   = []string{"default", "window", "bufs64k", "noshared"}
 )
 
@@ -110,6 +110,10 @@ func serverVariant(name string) ([]grpc.ServerOption, error) {
 		case "workers":
 			// One worker per P, as grpc-go's comment on the option suggests.
 			out = append(out, grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))))
+		case "workers64":
+			// As many workers as the bench's highest concurrency: a
+			// handler blocked on its upstream call keeps its worker busy.
+			out = append(out, grpc.NumStreamWorkers(64))
 		case "window":
 			// Fixed windows: turns off grpc-go's BDP estimation (and the
 			// PING it sends after receiving data).
