@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -532,4 +533,92 @@ func dialGateway(t *testing.T, addr string) (gatewayv1.ForecastJobServiceClient,
 		t.Fatal(err)
 	}
 	return gatewayv1.NewForecastJobServiceClient(conn), func() { _ = conn.Close() }
+}
+
+// TestRESTOverH2C: a client speaking HTTP/2 with prior knowledge (h2c) to
+// the plaintext REST listener gets the same answers on one connection,
+// streams included: a watch and a Describe in flight together.
+func TestRESTOverH2C(t *testing.T) {
+	env := startWatchEnv(t, gateway.Config{})
+	arn := newExport(t, env, "watch_h2c")
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	h2c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	watch, err := h2c.Get(env.BaseURL + "/v1/jobs/" + url.PathEscape(arn) + ":watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Body.Close()
+	if watch.ProtoMajor != 2 || watch.Header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("watch over h2c: %s, Content-Type %q", watch.Proto, watch.Header.Get("Content-Type"))
+	}
+	lines := restLines(watch)
+	waitLine(t, lines, `"aws_status":"CREATE_PENDING"`)
+
+	resp, err := h2c.Get(env.BaseURL + "/v1/forecast-export-jobs/" + url.PathEscape(arn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 || !strings.Contains(string(body), `"aws_status":"CREATE_PENDING"`) {
+		t.Fatalf("Describe over h2c: %s %d %s", resp.Proto, resp.StatusCode, body)
+	}
+
+	if err := env.Emu.AdvanceClock(40 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, lines, `"aws_status":"ACTIVE"`)
+	for range lines { // the stream ends at the terminal state
+	}
+}
+
+// TestCoalescedDescribeBothTransports: identical Describes over gRPC and
+// REST at once share one AWS call, and each gets a message of its own (the
+// REST channel copies a response struct whole while the gRPC server
+// marshals: with a shared message, -race sees the copy read what the
+// marshal writes).
+func TestCoalescedDescribeBothTransports(t *testing.T) {
+	env := startWatchEnv(t, gateway.Config{})
+	arn := newExport(t, env, "described_twice")
+	env.Emu.InjectFault(emulator.OpDescribeForecastExportJob, emulator.Fault{Kind: emulator.FaultLatency, Latency: 100 * time.Millisecond, Count: 1})
+	before := env.Emu.CallCount(emulator.OpDescribeForecastExportJob)
+	const n = 40
+	errs := make(chan error, 2*n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			r, err := env.Client.DescribeForecastExportJob(ctx(t), &gatewayv1.DescribeForecastExportJobRequest{ForecastExportJobArn: arn})
+			if err == nil && r.GetForecastExportJobArn() != arn {
+				err = fmt.Errorf("gRPC answer for %q", r.GetForecastExportJobArn())
+			}
+			errs <- err
+		}()
+		go func() {
+			<-start
+			resp, err := env.HTTP.Get(env.BaseURL + "/v1/forecast-export-jobs/" + url.PathEscape(arn))
+			if err != nil {
+				errs <- err
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), arn) {
+				err = fmt.Errorf("REST: %d %s", resp.StatusCode, body)
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range 2 * n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if calls := env.Emu.CallCount(emulator.OpDescribeForecastExportJob) - before; calls > 2 {
+		t.Errorf("%d identical Describes over both transports cost %d AWS calls, want <= 2", 2*n, calls)
+	}
 }

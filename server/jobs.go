@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/forecast"
@@ -44,6 +45,10 @@ func create(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, v *viola
 
 // describe checks that arn is a job of type t, calls AWS and converts the
 // answer. A job in a terminal state may come from the describe cache.
+// Every caller gets a message of its own: transports may copy a response
+// struct as a whole (the REST channel does), which must not race with
+// another caller's use of a shared one (proto's lazy message state and
+// cached size are written atomically, a struct copy reads them plainly).
 // Identical Describes in flight share one AWS call (the first caller's;
 // each caller still leaves when its own context ends), so a hundred
 // clients polling one job cost one call at a time.
@@ -54,7 +59,7 @@ func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobS
 	}
 	if v, ok := s.describes.get(arn); ok {
 		s.countDescribe("cache_hit")
-		return v.(Resp), nil
+		return proto.Clone(v.(proto.Message)).(Resp), nil
 	}
 	// ran: this caller's function is the one singleflight ran (Result.Shared
 	// is true for every caller of a shared call, the first one included).
@@ -74,8 +79,10 @@ func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobS
 			return nil, s.upstreamError(ctx, t.DescribeOp(), err)
 		}
 		resp := convert(out)
+		// Set the message's lazy state before others may read it.
+		resp.ProtoReflect()
 		if jobtype.Terminal(resp.GetAwsStatus()) {
-			s.describes.put(arn, resp)
+			s.describes.put(arn, proto.Clone(resp))
 		}
 		return resp, nil
 	})
@@ -83,20 +90,28 @@ func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobS
 	case <-ctx.Done():
 		return zero, status.FromContextError(ctx.Err()).Err()
 	case r := <-ch:
-		if ran.Load() {
+		leader := ran.Load()
+		if leader {
 			s.countDescribe("upstream")
 		} else {
 			s.countDescribe("coalesced")
 		}
-		if r.Err != nil {
+		switch {
+		case r.Err != nil:
 			return zero, r.Err
+		case !leader:
+			// The message is the first caller's: this one gets a copy.
+			return proto.Clone(r.Val.(proto.Message)).(Resp), nil
 		}
 		return r.Val.(Resp), nil
 	}
 }
 
 // statusResponse is what describe needs of a Describe response.
-type statusResponse interface{ GetAwsStatus() string }
+type statusResponse interface {
+	proto.Message
+	GetAwsStatus() string
+}
 
 // remove deletes a job of type t. AWS refuses jobs that are not ACTIVE or
 // CREATE_FAILED with ResourceInUseException: FAILED_PRECONDITION with
