@@ -112,8 +112,14 @@ func wfJobStatus(j *gatewayv1.Job) string {
 // job message in order on states, closed when the stream ends (err then
 // says how: nil for the end at a terminal state).
 type wfWatch struct {
-	states chan string
+	states chan wfState
 	err    error
+	lastAt time.Time // when the state next returned last arrived
+}
+
+type wfState struct {
+	status string
+	at     time.Time
 }
 
 // wfOpen opens a watch of arn on client and reads it until it ends. started
@@ -124,7 +130,7 @@ func wfOpen(tb testing.TB, ctx context.Context, client gatewayv1.ForecastJobServ
 	if err != nil {
 		tb.Fatalf("WatchJob %s: %v", arn, err)
 	}
-	w := &wfWatch{states: make(chan string, 16)}
+	w := &wfWatch{states: make(chan wfState, 16)}
 	go func() {
 		defer close(w.states)
 		seen := false
@@ -140,7 +146,7 @@ func wfOpen(tb testing.TB, ctx context.Context, client gatewayv1.ForecastJobServ
 				continue // a heartbeat
 			}
 			select {
-			case w.states <- wfJobStatus(m.GetJob()):
+			case w.states <- wfState{wfJobStatus(m.GetJob()), time.Now()}:
 			default: // only the first states matter to a memory figure
 			}
 			if !seen {
@@ -162,7 +168,8 @@ func (w *wfWatch) next(tb testing.TB, d time.Duration) string {
 		if !ok {
 			tb.Fatalf("the stream ended (%v) before the next state", w.err)
 		}
-		return st
+		w.lastAt = st.at
+		return st.status
 	case <-time.After(d):
 		tb.Fatalf("no state within %s", d)
 	}
@@ -181,7 +188,8 @@ func (w *wfWatch) all(tb testing.TB, d time.Duration) []string {
 			if !ok {
 				return out
 			}
-			out = append(out, st)
+			w.lastAt = st.at
+			out = append(out, st.status)
 		case <-timeout:
 			tb.Fatalf("the stream did not end within %s (states so far %q)", d, out)
 		}
@@ -286,7 +294,13 @@ func TestWatchFiguresSharedPoller(t *testing.T) {
 		},
 		func() error { return env.Emu.AdvanceClock(6 * time.Second) }, // past CREATE_STOPPING (5s)
 	}
+	// lag: the longest time from a change upstream to a watcher's message
+	// of it (reported, not asserted: the machine is shared).
+	var lag time.Duration
+	noteLag := func(w *wfWatch, since time.Time) { lag = max(lag, w.lastAt.Sub(since)) }
+	var stepAt time.Time
 	for i, step := range steps {
+		stepAt = time.Now()
 		if err := step(); err != nil {
 			t.Fatalf("step %d: %v", i+1, err)
 		}
@@ -304,6 +318,7 @@ func TestWatchFiguresSharedPoller(t *testing.T) {
 			if got := w.next(t, 10*time.Second); got != want[i+1] {
 				t.Fatalf("after step %d watcher %d saw %s, want %s", i+1, k, got, want[i+1])
 			}
+			noteLag(w, stepAt)
 			seen[k] = append(seen[k], want[i+1])
 		}
 	}
@@ -312,6 +327,7 @@ func TestWatchFiguresSharedPoller(t *testing.T) {
 	}
 	for i, w := range watchers {
 		seen[i] = append(seen[i], w.all(t, 10*time.Second)...)
+		noteLag(w, stepAt)
 		if !slices.Equal(seen[i], want) || w.err != nil {
 			t.Fatalf("watcher %d saw %q and ended with %v, want %q and OK", i, seen[i], w.err, want)
 		}
@@ -323,8 +339,8 @@ func TestWatchFiguresSharedPoller(t *testing.T) {
 		return wfSum(m, "forecast_gateway_upstream_calls_total", "operation="+op, "origin=watch") -
 			wfSum(baseMetrics, "forecast_gateway_upstream_calls_total", "operation="+op, "origin=watch")
 	}
-	t.Logf("upstream Describes over 3 changes: %d for the job with %d watchers, %d for the job with 1 (metrics, origin=watch: %v and %v)",
-		manyCalls, n, oneCalls, watchDescribes(manyOp), watchDescribes(oneOp))
+	t.Logf("upstream Describes over 3 changes: %d for the job with %d watchers, %d for the job with 1 (metrics, origin=watch: %v and %v); slowest watcher saw a change %s after it was made (poll interval %s to %s)",
+		manyCalls, n, oneCalls, watchDescribes(manyOp), watchDescribes(oneOp), lag.Round(time.Millisecond), wfFastWatch.MinInterval, wfFastWatch.MaxInterval)
 	if manyCalls > oneCalls+2 {
 		t.Errorf("%d watchers cost %d upstream Describes, 1 watcher %d: want at most 2 more", n, manyCalls, oneCalls)
 	}

@@ -27,7 +27,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\n%s\n%s", err, log.String(), out.String())
 	}
-	for _, want := range []string{"Describe", "List, one page of 100 jobs", "Upstream efficiency", "Targets", "errors: 0", "cached", "pass-through"} {
+	for _, want := range []string{"Describe", "List, one page of 100 jobs", "Upstream efficiency", "Targets", "errors: 0", "cached", "pass-through", "REST over h2c"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -40,8 +40,8 @@ func TestSmoke(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Paths) != 9 {
-		t.Fatalf("%d path results, want 9", len(res.Paths))
+	if len(res.Paths) != 11 {
+		t.Fatalf("%d path results, want 11", len(res.Paths))
 	}
 	for _, p := range res.Paths {
 		if p.Errors != 0 || p.Calls == 0 || p.P50us <= 0 || p.P99us < p.P50us || p.RPS[1] <= 0 || p.RPS[4] <= 0 {

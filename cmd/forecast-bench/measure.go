@@ -38,6 +38,7 @@ type clients struct {
 	noop     healthpb.HealthClient
 	passConn *grpc.ClientConn
 	http     *http.Client
+	h2c      *http.Client // REST over HTTP/2 with prior knowledge, one connection
 	debug    *http.Client
 	restBase string
 	st       *stack
@@ -82,6 +83,9 @@ func newClients(ctx context.Context, st *stack) (*clients, error) {
 		return nil, err
 	}
 	c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}
+	h2 := &http.Transport{Protocols: new(http.Protocols), IdleConnTimeout: 90 * time.Second}
+	h2.Protocols.SetUnencryptedHTTP2(true)
+	c.h2c = &http.Client{Timeout: 30 * time.Second, Transport: h2}
 	c.debug = &http.Client{Timeout: 2 * time.Minute}
 	return c, nil
 }
@@ -112,6 +116,7 @@ func (c *clients) close() {
 		_ = cc.Close()
 	}
 	c.http.CloseIdleConnections()
+	c.h2c.CloseIdleConnections()
 	type idleCloser interface{ CloseIdleConnections() }
 	if ic, ok := c.sdk.Options().HTTPClient.(idleCloser); ok {
 		ic.CloseIdleConnections()
@@ -174,6 +179,7 @@ const (
 	pathNoop   = "noop"
 	pathCached = "grpc-cached"
 	pathPass   = "passthrough"
+	pathRESTH2 = "rest-h2c"
 
 	opDescribe = "describe"
 	opList     = "list100"
@@ -189,6 +195,7 @@ var pathLabels = map[string]string{
 	pathNoop:   "(4) no-op gRPC (floor)",
 	pathCached: "(5) gRPC -> gateway, cached (terminal job)",
 	pathPass:   "(6) gRPC -> pass-through -> emulator",
+	pathRESTH2: "(7) REST over h2c -> gateway -> emulator",
 }
 
 const listPageSize = 100
@@ -245,11 +252,17 @@ func (c *clients) caller(path, op string) callFunc {
 		}
 	case pathREST + "/" + opDescribe:
 		return c.restDescribe(c.arnOf)
-	case pathREST + "/" + opList:
+	case pathRESTH2 + "/" + opDescribe:
+		return c.restDescribeWith(c.h2c, c.arnOf)
+	case pathREST + "/" + opList, pathRESTH2 + "/" + opList:
 		u := c.restBase + "/v1/predictor-backtest-export-jobs?page_size=" + strconv.Itoa(listPageSize)
+		hc := c.http
+		if path == pathRESTH2 {
+			hc = c.h2c
+		}
 		return func(ctx context.Context, _ int) error {
 			var out restList
-			if err := c.restGet(ctx, u, &out); err != nil {
+			if err := c.restGet(ctx, hc, u, &out); err != nil {
 				return err
 			}
 			return checkLen(len(out.Jobs), out.NextPageToken != "")
@@ -283,10 +296,14 @@ func gwDescribe(gw gatewayv1.ForecastJobServiceClient, arnOf func(int) string) c
 }
 
 func (c *clients) restDescribe(arnOf func(int) string) callFunc {
+	return c.restDescribeWith(c.http, arnOf)
+}
+
+func (c *clients) restDescribeWith(hc *http.Client, arnOf func(int) string) callFunc {
 	return func(ctx context.Context, w int) error {
 		arn := arnOf(w)
 		var out restDescribe
-		if err := c.restGet(ctx, c.restBase+"/v1/predictor-backtest-export-jobs/"+url.PathEscape(arn), &out); err != nil {
+		if err := c.restGet(ctx, hc, c.restBase+"/v1/predictor-backtest-export-jobs/"+url.PathEscape(arn), &out); err != nil {
 			return err
 		}
 		return checkArn(out.Arn, arn)
@@ -319,9 +336,9 @@ func (c *clients) tablePaths() []*benchPath {
 	var ps []*benchPath
 	for _, op := range []string{opDescribe, opList} {
 		up := upDescribe
-		paths := []string{pathDirect, pathGRPC, pathREST, pathCached, pathPass}
+		paths := []string{pathDirect, pathGRPC, pathREST, pathRESTH2, pathCached, pathPass}
 		if op == opList {
-			up, paths = upList, paths[:3]
+			up, paths = upList, paths[:4]
 		}
 		for _, path := range paths {
 			ps = append(ps, &benchPath{path: path, op: op, label: pathLabels[path], fn: c.caller(path, op), upstreamOp: up})
@@ -331,12 +348,12 @@ func (c *clients) tablePaths() []*benchPath {
 	return append(ps, &benchPath{path: pathNoop, op: "noop", label: pathLabels[pathNoop], fn: c.caller(pathNoop, opDescribe)})
 }
 
-func (c *clients) restGet(ctx context.Context, u string, v any) error {
+func (c *clients) restGet(ctx context.Context, hc *http.Client, u string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
