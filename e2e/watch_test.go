@@ -535,46 +535,6 @@ func dialGateway(t *testing.T, addr string) (gatewayv1.ForecastJobServiceClient,
 	return gatewayv1.NewForecastJobServiceClient(conn), func() { _ = conn.Close() }
 }
 
-// TestRESTOverH2C: a client speaking HTTP/2 with prior knowledge (h2c) to
-// the plaintext REST listener gets the same answers on one connection,
-// streams included: a watch and a Describe in flight together.
-func TestRESTOverH2C(t *testing.T) {
-	env := startWatchEnv(t, gateway.Config{})
-	arn := newExport(t, env, "watch_h2c")
-	tr := &http.Transport{Protocols: new(http.Protocols)}
-	tr.Protocols.SetUnencryptedHTTP2(true)
-	defer tr.CloseIdleConnections()
-	h2c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-
-	watch, err := h2c.Get(env.BaseURL + "/v1/jobs/" + url.PathEscape(arn) + ":watch")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watch.Body.Close()
-	if watch.ProtoMajor != 2 || watch.Header.Get("Content-Type") != "application/x-ndjson" {
-		t.Fatalf("watch over h2c: %s, Content-Type %q", watch.Proto, watch.Header.Get("Content-Type"))
-	}
-	lines := restLines(watch)
-	waitLine(t, lines, `"aws_status":"CREATE_PENDING"`)
-
-	resp, err := h2c.Get(env.BaseURL + "/v1/forecast-export-jobs/" + url.PathEscape(arn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 || !strings.Contains(string(body), `"aws_status":"CREATE_PENDING"`) {
-		t.Fatalf("Describe over h2c: %s %d %s", resp.Proto, resp.StatusCode, body)
-	}
-
-	if err := env.Emu.AdvanceClock(40 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	waitLine(t, lines, `"aws_status":"ACTIVE"`)
-	for range lines { // the stream ends at the terminal state
-	}
-}
-
 // TestCoalescedDescribeBothTransports: identical Describes over gRPC and
 // REST at once share one AWS call, and each gets a message of its own (the
 // REST channel copies a response struct whole while the gRPC server

@@ -38,7 +38,6 @@ type clients struct {
 	noop     healthpb.HealthClient
 	passConn *grpc.ClientConn
 	http     *http.Client
-	h2c      *http.Client // REST over HTTP/2 with prior knowledge, one connection
 	debug    *http.Client
 	restBase string
 	st       *stack
@@ -83,9 +82,6 @@ func newClients(ctx context.Context, st *stack) (*clients, error) {
 		return nil, err
 	}
 	c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}
-	h2 := &http.Transport{Protocols: new(http.Protocols), IdleConnTimeout: 90 * time.Second}
-	h2.Protocols.SetUnencryptedHTTP2(true)
-	c.h2c = &http.Client{Timeout: 30 * time.Second, Transport: h2}
 	c.debug = &http.Client{Timeout: 2 * time.Minute}
 	return c, nil
 }
@@ -116,7 +112,6 @@ func (c *clients) close() {
 		_ = cc.Close()
 	}
 	c.http.CloseIdleConnections()
-	c.h2c.CloseIdleConnections()
 	type idleCloser interface{ CloseIdleConnections() }
 	if ic, ok := c.sdk.Options().HTTPClient.(idleCloser); ok {
 		ic.CloseIdleConnections()
@@ -179,7 +174,6 @@ const (
 	pathNoop   = "noop"
 	pathCached = "grpc-cached"
 	pathPass   = "passthrough"
-	pathRESTH2 = "rest-h2c"
 
 	opDescribe = "describe"
 	opList     = "list100"
@@ -195,7 +189,6 @@ var pathLabels = map[string]string{
 	pathNoop:   "(4) no-op gRPC (floor)",
 	pathCached: "(5) gRPC -> gateway, cached (terminal job)",
 	pathPass:   "(6) gRPC -> pass-through -> emulator",
-	pathRESTH2: "(7) REST over h2c -> gateway -> emulator",
 }
 
 const listPageSize = 100
@@ -252,17 +245,11 @@ func (c *clients) caller(path, op string) callFunc {
 		}
 	case pathREST + "/" + opDescribe:
 		return c.restDescribe(c.arnOf)
-	case pathRESTH2 + "/" + opDescribe:
-		return c.restDescribeWith(c.h2c, c.arnOf)
-	case pathREST + "/" + opList, pathRESTH2 + "/" + opList:
+	case pathREST + "/" + opList:
 		u := c.restBase + "/v1/predictor-backtest-export-jobs?page_size=" + strconv.Itoa(listPageSize)
-		hc := c.http
-		if path == pathRESTH2 {
-			hc = c.h2c
-		}
 		return func(ctx context.Context, _ int) error {
 			var out restList
-			if err := c.restGet(ctx, hc, u, &out); err != nil {
+			if err := c.restGet(ctx, u, &out); err != nil {
 				return err
 			}
 			return checkLen(len(out.Jobs), out.NextPageToken != "")
@@ -296,14 +283,10 @@ func gwDescribe(gw gatewayv1.ForecastJobServiceClient, arnOf func(int) string) c
 }
 
 func (c *clients) restDescribe(arnOf func(int) string) callFunc {
-	return c.restDescribeWith(c.http, arnOf)
-}
-
-func (c *clients) restDescribeWith(hc *http.Client, arnOf func(int) string) callFunc {
 	return func(ctx context.Context, w int) error {
 		arn := arnOf(w)
 		var out restDescribe
-		if err := c.restGet(ctx, hc, c.restBase+"/v1/predictor-backtest-export-jobs/"+url.PathEscape(arn), &out); err != nil {
+		if err := c.restGet(ctx, c.restBase+"/v1/predictor-backtest-export-jobs/"+url.PathEscape(arn), &out); err != nil {
 			return err
 		}
 		return checkArn(out.Arn, arn)
@@ -336,9 +319,9 @@ func (c *clients) tablePaths() []*benchPath {
 	var ps []*benchPath
 	for _, op := range []string{opDescribe, opList} {
 		up := upDescribe
-		paths := []string{pathDirect, pathGRPC, pathREST, pathRESTH2, pathCached, pathPass}
+		paths := []string{pathDirect, pathGRPC, pathREST, pathCached, pathPass}
 		if op == opList {
-			up, paths = upList, paths[:4]
+			up, paths = upList, paths[:3]
 		}
 		for _, path := range paths {
 			ps = append(ps, &benchPath{path: path, op: op, label: pathLabels[path], fn: c.caller(path, op), upstreamOp: up})
@@ -348,12 +331,12 @@ func (c *clients) tablePaths() []*benchPath {
 	return append(ps, &benchPath{path: pathNoop, op: "noop", label: pathLabels[pathNoop], fn: c.caller(pathNoop, opDescribe)})
 }
 
-func (c *clients) restGet(ctx context.Context, hc *http.Client, u string, v any) error {
+func (c *clients) restGet(ctx context.Context, u string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := hc.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
 	}
@@ -460,6 +443,11 @@ type pathResult struct {
 	// operation over the path's calls, every phase included: 1 where every
 	// call reaches AWS, about 0 for the cached path.
 	UpstreamPerCall float64 `json:"upstream_calls_per_call"`
+	// CPU time per call at each concurrency level, µs: the gateway
+	// process's and the bench process's (the clients'). With --procs 1 or
+	// 2 the gateway is in the bench process and both count everything.
+	GatewayCPUus map[int]float64 `json:"gateway_cpu_us_per_call"`
+	ClientCPUus  map[int]float64 `json:"client_cpu_us_per_call"`
 
 	FirstError string `json:"first_error,omitempty"`
 
@@ -472,6 +460,8 @@ type pathResult struct {
 	clMall uint64
 	clByte uint64
 	upN    int64
+	gwCPU  map[int]time.Duration
+	clCPU  map[int]time.Duration
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -500,7 +490,8 @@ func measure(ctx context.Context, cfg config, c *clients, paths []*benchPath, lo
 		jobs = append(jobs, &job{path: p.path, op: p.op, fn: p.fn, up: p.upstreamOp})
 	}
 	for _, j := range jobs {
-		j.res = &pathResult{Path: j.path, Op: j.op, RPS: map[int]float64{}, P99usAt: map[int]float64{}, atLats: map[int][]time.Duration{}}
+		j.res = &pathResult{Path: j.path, Op: j.op, RPS: map[int]float64{}, P99usAt: map[int]float64{}, atLats: map[int][]time.Duration{},
+			GatewayCPUus: map[int]float64{}, ClientCPUus: map[int]float64{}, gwCPU: map[int]time.Duration{}, clCPU: map[int]time.Duration{}}
 		for _, p := range paths {
 			if p.path == j.path && p.op == j.op {
 				j.res.Label = p.label
@@ -529,13 +520,13 @@ func measure(ctx context.Context, cfg config, c *clients, paths []*benchPath, lo
 					d = perRound(cfg.duration)
 				}
 				runtime.GC()
-				var before, after memSnap
-				var err error
-				if conc == 1 {
-					if before, err = c.gatewayMem(ctx); err != nil {
-						return nil, err
-					}
+				// The gateway's counters around every phase: allocations at
+				// c=1, CPU time at every level.
+				before, err := c.gatewayMem(ctx)
+				if err != nil {
+					return nil, err
 				}
+				clientCPU := processCPU()
 				var upBefore, upAfter int64
 				if j.up != "" {
 					if upBefore, err = c.upstreamCalls(ctx, j.up); err != nil {
@@ -546,6 +537,13 @@ func measure(ctx context.Context, cfg config, c *clients, paths []*benchPath, lo
 				runtime.ReadMemStats(&cb)
 				p := runPhase(ctx, j.fn, conc, d, int64(conc))
 				runtime.ReadMemStats(&ca)
+				clientCPU = processCPU() - clientCPU
+				after, err := c.gatewayMem(ctx)
+				if err != nil {
+					return nil, err
+				}
+				j.res.gwCPU[conc] += after.CPU - before.CPU
+				j.res.clCPU[conc] += clientCPU
 				if j.up != "" {
 					if upAfter, err = c.upstreamCalls(ctx, j.up); err != nil {
 						return nil, err
@@ -553,9 +551,6 @@ func measure(ctx context.Context, cfg config, c *clients, paths []*benchPath, lo
 					j.res.upN += upAfter - upBefore
 				}
 				if conc == 1 {
-					if after, err = c.gatewayMem(ctx); err != nil {
-						return nil, err
-					}
 					r := j.res
 					r.c1Lats = append(r.c1Lats, p.lats...)
 					r.c1N += p.calls
@@ -584,6 +579,10 @@ func measure(ctx context.Context, cfg config, c *clients, paths []*benchPath, lo
 		for _, conc := range cfg.conc {
 			if t := timeAt[j][conc]; t > 0 {
 				r.RPS[conc] = float64(callsAt[j][conc]) / t.Seconds()
+			}
+			if n := callsAt[j][conc]; n > 0 {
+				r.GatewayCPUus[conc] = us(r.gwCPU[conc]) / float64(n)
+				r.ClientCPUus[conc] = us(r.clCPU[conc]) / float64(n)
 			}
 			l := r.atLats[conc]
 			slices.Sort(l)

@@ -98,9 +98,6 @@ func evaluate(rs []*pathResult, high int) []target {
 			target{Name: fmt.Sprintf("%s: gRPC (2) throughput at c=%d over direct (1)", op, high), Value: ratio(g.RPS[high], d.RPS[high]), Limit: ">= 0.5", Met: ratio(g.RPS[high], d.RPS[high]) >= 0.5},
 			target{Name: fmt.Sprintf("%s: REST (3) throughput at c=%d over direct (1)", op, high), Value: ratio(r.RPS[high], d.RPS[high]), Limit: ">= 0.5", Met: ratio(r.RPS[high], d.RPS[high]) >= 0.5},
 		)
-		if h2 := find(rs, pathRESTH2, op); h2 != nil {
-			ts = append(ts, target{Name: fmt.Sprintf("%s: REST over h2c (7) throughput at c=%d over direct (1)", op, high), Value: ratio(h2.RPS[high], d.RPS[high]), Limit: ">= 0.5", Met: ratio(h2.RPS[high], d.RPS[high]) >= 0.5, Info: true})
-		}
 	}
 	return ts
 }
@@ -122,9 +119,9 @@ func printReport(w io.Writer, res *results, cfg config) {
 		for _, c := range cfg.conc {
 			hdr += fmt.Sprintf("calls/s c=%d\t", c)
 		}
-		hdr += "gw allocs/call\tgw B/call\tclient allocs/call\tclient B/call\tupstream/call\terrors\t"
+		hdr += fmt.Sprintf("gw allocs/call\tgw B/call\tclient allocs/call\tclient B/call\tgw CPU µs/call c=%d\tclient CPU µs/call c=%d\tupstream/call\terrors\t", high, high)
 		fmt.Fprintln(tw, hdr)
-		rows := []*pathResult{find(res.Paths, pathDirect, op), find(res.Paths, pathGRPC, op), find(res.Paths, pathREST, op), noop, find(res.Paths, pathRESTH2, op)}
+		rows := []*pathResult{find(res.Paths, pathDirect, op), find(res.Paths, pathGRPC, op), find(res.Paths, pathREST, op), noop}
 		if op == opDescribe {
 			rows = append(rows, find(res.Paths, pathCached, op), find(res.Paths, pathPass, op))
 		}
@@ -140,7 +137,7 @@ func printReport(w io.Writer, res *results, cfg config) {
 			if r.Path == pathDirect {
 				gwA, gwB = "-", "-"
 			}
-			line += fmt.Sprintf("%s\t%s\t%.0f\t%.0f\t%.3f\t%d\t", gwA, gwB, r.ClientAllocs, r.ClientBytes, r.UpstreamPerCall, r.Errors)
+			line += fmt.Sprintf("%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.3f\t%d\t", gwA, gwB, r.ClientAllocs, r.ClientBytes, r.GatewayCPUus[high], r.ClientCPUus[high], r.UpstreamPerCall, r.Errors)
 			fmt.Fprintln(tw, line)
 		}
 		_ = tw.Flush()
@@ -154,10 +151,6 @@ func printReport(w io.Writer, res *results, cfg config) {
 			fmt.Fprintf(w, "; per job %.2f µs, %.1f allocs, %.0f B in the gateway", added/listPageSize, g.GatewayAllocs/listPageSize, g.GatewayBytes/listPageSize)
 		}
 		fmt.Fprintln(w)
-		if h2 := find(res.Paths, pathRESTH2, op); h2 != nil {
-			fmt.Fprintf(w, "REST over h2c: (7)/(3) p50 %.2f  calls/s c=%d %.2f | (7)/(1) calls/s c=%d %.2f | (7)/(2) calls/s c=%d %.2f\n",
-				ratio(h2.P50us, r.P50us), high, ratio(h2.RPS[high], r.RPS[high]), high, ratio(h2.RPS[high], d.RPS[high]), high, ratio(h2.RPS[high], g.RPS[high]))
-		}
 		if cached, pass := find(res.Paths, pathCached, op), find(res.Paths, pathPass, op); op == opDescribe && cached != nil && pass != nil {
 			fmt.Fprintf(w, "cached: (5)/(1) p50 %.2f  calls/s c=1 %.2f  c=%d %.2f | pass-through anchor: (2)/(6) p50 %.2f  (3)/(6) p50 %.2f  (6)/(1) p50 %.2f  (2)/(6) calls/s c=%d %.2f\n",
 				ratio(cached.P50us, d.P50us), ratio(cached.RPS[1], d.RPS[1]), high, ratio(cached.RPS[high], d.RPS[high]),

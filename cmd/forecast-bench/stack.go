@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -75,18 +76,28 @@ type gwRoleOptions struct {
 
 // memSnap is the gateway process's allocation counters and resident size.
 type memSnap struct {
-	Mallocs    uint64 `json:"mallocs"`
-	TotalAlloc uint64 `json:"total_alloc"`
-	NumGC      uint32 `json:"num_gc"`
-	RSSKiB     int64  `json:"rss_kib"`
-	HeapAlloc  uint64 `json:"heap_alloc"` // at the last GC's end plus since
-	Goroutines int    `json:"goroutines"`
+	Mallocs    uint64        `json:"mallocs"`
+	TotalAlloc uint64        `json:"total_alloc"`
+	NumGC      uint32        `json:"num_gc"`
+	RSSKiB     int64         `json:"rss_kib"`
+	HeapAlloc  uint64        `json:"heap_alloc"` // at the last GC's end plus since
+	Goroutines int           `json:"goroutines"`
+	CPU        time.Duration `json:"cpu_ns"` // user + system CPU time of the process so far
 }
 
 func readMem() memSnap {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memSnap{Mallocs: ms.Mallocs, TotalAlloc: ms.TotalAlloc, NumGC: ms.NumGC, RSSKiB: vmRSS(), HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine()}
+	return memSnap{Mallocs: ms.Mallocs, TotalAlloc: ms.TotalAlloc, NumGC: ms.NumGC, RSSKiB: vmRSS(), HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(), CPU: processCPU()}
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // vmRSS is VmRSS of this process in KiB (0 where /proc is missing).

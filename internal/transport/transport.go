@@ -308,18 +308,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// AIP-193 body, so net/http's own limit only backs it up.
 		MaxHeaderBytes: max(lim.MaxHeaderBytes*4, 1<<20),
 		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
-		HTTP2:          &http.HTTP2Config{MaxConcurrentStreams: int(lim.MaxConcurrentStreams)},
-	}
-	if cfg.TLS == nil {
-		// HTTP/1.1 for every client, and HTTP/2 with prior knowledge (h2c)
-		// for those that ask: a client with many calls in flight then
-		// multiplexes them on one connection, as gRPC does, instead of a
-		// connection (and a read and a write syscall each side) per call
-		// (BENCHMARKS.md, "Where REST loses to gRPC"). With TLS, net/http
-		// offers HTTP/2 by ALPN already.
-		s.httpServer.Protocols = new(http.Protocols)
-		s.httpServer.Protocols.SetHTTP1(true)
-		s.httpServer.Protocols.SetUnencryptedHTTP2(true)
 	}
 
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
