@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,9 +47,14 @@ func create(ctx context.Context, s *ForecastJobServer, t *jobtype.Type, v *viola
 // struct as a whole (the REST channel does), which must not race with
 // another caller's use of a shared one (proto's lazy message state and
 // cached size are written atomically, a struct copy reads them plainly).
-// Identical Describes in flight share one AWS call (the first caller's;
-// each caller still leaves when its own context ends), so a hundred
-// clients polling one job cost one call at a time.
+// Identical Describes in flight share one AWS call, so a hundred clients
+// polling one job cost one call at a time. The call runs on the first
+// caller's goroutine (singleflight.Do): DoChan's goroutine per call, whose
+// stack grows through the SDK's middleware from scratch each time, cost
+// 5-12 % of the gateway's CPU per Describe (BENCHMARKS.md). The price: a
+// caller that joined a call in flight waits for it to end even if its own
+// context ends first; the first caller's deadline and --upstream-timeout
+// bound that wait.
 func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobServer, t *jobtype.Type, arn string, call func(context.Context, *string) (Out, error), convert func(Out) Resp) (Resp, error) {
 	var zero Resp
 	if err := s.checkJobArn(t, arn); err != nil {
@@ -61,11 +64,11 @@ func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobS
 		s.countDescribe("cache_hit")
 		return proto.Clone(v.(proto.Message)).(Resp), nil
 	}
-	// ran: this caller's function is the one singleflight ran (Result.Shared
-	// is true for every caller of a shared call, the first one included).
-	var ran atomic.Bool
-	ch := s.flight.DoChan(arn, func() (any, error) {
-		ran.Store(true)
+	// ran: this caller's function is the one singleflight ran (every
+	// caller of a shared call gets Shared, the first one included).
+	ran := false
+	v, err, _ := s.flight.Do(arn, func() (any, error) {
+		ran = true
 		// Not the first caller's cancellation (the others wait for the
 		// call), but its deadline, which bounds what the call may wait for.
 		callCtx := context.WithoutCancel(ctx)
@@ -86,25 +89,19 @@ func describe[Out any, Resp statusResponse](ctx context.Context, s *ForecastJobS
 		}
 		return resp, nil
 	})
-	select {
-	case <-ctx.Done():
-		return zero, status.FromContextError(ctx.Err()).Err()
-	case r := <-ch:
-		leader := ran.Load()
-		if leader {
-			s.countDescribe("upstream")
-		} else {
-			s.countDescribe("coalesced")
-		}
-		switch {
-		case r.Err != nil:
-			return zero, r.Err
-		case !leader:
-			// The message is the first caller's: this one gets a copy.
-			return proto.Clone(r.Val.(proto.Message)).(Resp), nil
-		}
-		return r.Val.(Resp), nil
+	if ran {
+		s.countDescribe("upstream")
+	} else {
+		s.countDescribe("coalesced")
 	}
+	switch {
+	case err != nil:
+		return zero, err
+	case !ran:
+		// The message is the first caller's: this one gets a copy.
+		return proto.Clone(v.(proto.Message)).(Resp), nil
+	}
+	return v.(Resp), nil
 }
 
 // statusResponse is what describe needs of a Describe response.
