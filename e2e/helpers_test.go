@@ -165,3 +165,16 @@ func query(kv ...string) string {
 	}
 	return "?" + v.Encode()
 }
+
+// eventually polls cond every 10ms until it holds, or fails the test after
+// d naming what it waited for.
+func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("not within %s: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

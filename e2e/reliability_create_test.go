@@ -60,7 +60,7 @@ func TestReliabilityCreateRetryAfterTimeout(t *testing.T) {
 		if _, err := create("slow_upstream", clientTimeout); status.Code(err) != codes.DeadlineExceeded {
 			t.Fatalf("first attempt: %v, want DeadlineExceeded", err)
 		}
-		relEventually(t, 5*time.Second, "the upstream create was not cancelled",
+		eventually(t, 5*time.Second, "the upstream create was not cancelled",
 			func() bool { return env.Emu.CanceledCount(emulator.OpCreatePredictorBacktestExportJob) == 1 })
 		if n := len(relJobsNamed(env, "slow_upstream")); n != 0 {
 			t.Fatalf("%d jobs after a cancelled create, want 0", n)

@@ -204,7 +204,7 @@ func TestReliabilitySlowUpstreamDeadline(t *testing.T) {
 		if el > deadline+margin {
 			t.Errorf("took %v, want at most %v", el, deadline+margin)
 		}
-		relEventually(t, 5*time.Second, "the upstream call was not cancelled", func() bool { return env.Emu.CanceledCount(op) == 1 })
+		eventually(t, 5*time.Second, "the upstream call was not cancelled", func() bool { return env.Emu.CanceledCount(op) == 1 })
 	})
 	t.Run("REST", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), deadline)
@@ -219,7 +219,7 @@ func TestReliabilitySlowUpstreamDeadline(t *testing.T) {
 		if el := time.Since(start); el > deadline+margin {
 			t.Errorf("took %v, want at most %v", el, deadline+margin)
 		}
-		relEventually(t, 5*time.Second, "the upstream call was not cancelled", func() bool { return env.Emu.CanceledCount(op) == 2 })
+		eventually(t, 5*time.Second, "the upstream call was not cancelled", func() bool { return env.Emu.CanceledCount(op) == 2 })
 	})
 	t.Run("REST Grpc-Timeout header", func(t *testing.T) {
 		req, _ := http.NewRequestWithContext(relCtx(t, 10*time.Second), http.MethodGet, env.BaseURL+"/v1/dataset-import-jobs?page_size=5", nil)
@@ -236,7 +236,7 @@ func TestReliabilitySlowUpstreamDeadline(t *testing.T) {
 		if el := time.Since(start); el > deadline+margin {
 			t.Errorf("took %v, want at most %v", el, deadline+margin)
 		}
-		relEventually(t, 5*time.Second, "the upstream call was not cancelled", func() bool { return env.Emu.CanceledCount(op) == 3 })
+		eventually(t, 5*time.Second, "the upstream call was not cancelled", func() bool { return env.Emu.CanceledCount(op) == 3 })
 	})
 	if n := env.Emu.CallCount(op); n != 3 {
 		t.Errorf("%d upstream calls, want 3 (no retry after the deadline)", n)
@@ -302,7 +302,7 @@ func TestReliabilityUpstreamDown(t *testing.T) {
 	if err := late.Start(addr); err != nil {
 		t.Fatal(err)
 	}
-	relEventually(t, 5*time.Second, "health did not become SERVING once the upstream was up", serving(healthpb.HealthCheckResponse_SERVING))
+	eventually(t, 5*time.Second, "health did not become SERVING once the upstream was up", serving(healthpb.HealthCheckResponse_SERVING))
 	if err := list(); err != nil {
 		t.Fatalf("call with the upstream up: %v", err)
 	}
@@ -311,7 +311,7 @@ func TestReliabilityUpstreamDown(t *testing.T) {
 	if err := late.Close(); err != nil {
 		t.Fatal(err)
 	}
-	relEventually(t, 5*time.Second, "health did not become NOT_SERVING when the upstream went down", serving(healthpb.HealthCheckResponse_NOT_SERVING))
+	eventually(t, 5*time.Second, "health did not become NOT_SERVING when the upstream went down", serving(healthpb.HealthCheckResponse_NOT_SERVING))
 	err = list()
 	if info, _, _ := relDetails(status.Convert(err)); status.Code(err) != codes.Unavailable || info.GetReason() != "UPSTREAM_UNAVAILABLE" {
 		t.Fatalf("call with the upstream down mid-run: %v, want Unavailable UPSTREAM_UNAVAILABLE", err)
@@ -325,7 +325,7 @@ func TestReliabilityUpstreamDown(t *testing.T) {
 	if err := late.Start(""); err != nil {
 		t.Fatal(err)
 	}
-	relEventually(t, 5*time.Second, "health did not return to SERVING", serving(healthpb.HealthCheckResponse_SERVING))
+	eventually(t, 5*time.Second, "health did not return to SERVING", serving(healthpb.HealthCheckResponse_SERVING))
 	if err := list(); err != nil {
 		t.Fatalf("call after the upstream came back: %v", err)
 	}

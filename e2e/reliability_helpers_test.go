@@ -243,18 +243,6 @@ func (l *relLog) entries(msg string) []map[string]any {
 	return out
 }
 
-// relEventually polls cond until it holds or d passes.
-func relEventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // relGauge tracks how many calls are in a region at once, and the peak.
 type relGauge struct{ cur, peak atomic.Int64 }
 

@@ -82,7 +82,7 @@ func TestReliabilityGracefulShutdownUnderLoad(t *testing.T) {
 		}()
 	}
 	// Every call is in flight, waiting on the upstream.
-	relEventually(t, 10*time.Second, "calls did not all reach the upstream",
+	eventually(t, 10*time.Second, "calls did not all reach the upstream",
 		func() bool { return env.Emu.CallCount(emulator.OpListForecastExportJobs) == grpcN+restN })
 
 	sctx, scancel := context.WithTimeout(context.Background(), drainMax)
@@ -92,14 +92,14 @@ func TestReliabilityGracefulShutdownUnderLoad(t *testing.T) {
 	go func() { shutdownErr <- env.Gateway.Shutdown(sctx) }()
 
 	// Stops accepting: new connections are refused while the old drain.
-	relEventually(t, 5*time.Second, "the gRPC listener still accepts after Shutdown", func() bool {
+	eventually(t, 5*time.Second, "the gRPC listener still accepts after Shutdown", func() bool {
 		c, err := net.DialTimeout("tcp", env.Gateway.GRPCAddr(), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 		}
 		return err != nil
 	})
-	relEventually(t, 5*time.Second, "the HTTP listener still accepts after Shutdown", func() bool {
+	eventually(t, 5*time.Second, "the HTTP listener still accepts after Shutdown", func() bool {
 		c, err := net.DialTimeout("tcp", env.Gateway.HTTPAddr(), 200*time.Millisecond)
 		if err == nil {
 			c.Close()

@@ -881,18 +881,6 @@ func secListed(r secResult) ([]string, string) {
 	return arns, next
 }
 
-// secEventually polls cond every 50ms until it holds or d has passed.
-func secEventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // secLog is a concurrency-safe buffer for a JSON slog handler.
 type secLog struct {
 	mu  sync.Mutex

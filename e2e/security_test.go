@@ -123,7 +123,7 @@ func TestSecurityTLS(t *testing.T) {
 		secWriteFile(t, s.certFile, certPEM)
 		for _, a := range addrs {
 			var last error
-			secEventually(t, 5*tlsconf.CheckInterval+5*time.Second, "new handshakes on "+a+" still get the old certificate", func() bool {
+			eventually(t, 5*tlsconf.CheckInterval+5*time.Second, "new handshakes on "+a+" still get the old certificate", func() bool {
 				serial, err := secPeerSerial(a, cfg)
 				last = err
 				return err == nil && serial.Cmp(fresh.SerialNumber) == 0
@@ -402,7 +402,7 @@ func TestSecurityJWT(t *testing.T) {
 		next := newSecSigner(t)
 		secWriteFile(t, filepath.Join(s.dir, "jwks.json"), next.jwks)
 		newTok := next.token(t, "rotating", secRead)
-		secEventually(t, 10*time.Second, "a token of the new key is still refused", func() bool {
+		eventually(t, 10*time.Second, "a token of the new key is still refused", func() bool {
 			return s.client.as(newTok).call(t, "grpc", list).code == codes.OK
 		})
 		secBoth(t, func(t *testing.T, tr string) {
@@ -707,7 +707,7 @@ func TestSecurityRateLimits(t *testing.T) {
 				// net/http), not an answer to check.
 				_ = a.within(hang).transportError(t, tr, secCreate("rl_hung_"+tr, parent, secRole, "s3://bucket/exports/rl/"))
 			}()
-			secEventually(t, 10*time.Second, "the first create never reached the emulator", func() bool {
+			eventually(t, 10*time.Second, "the first create never reached the emulator", func() bool {
 				return s.emu.CallCount(createOp) == before+1
 			})
 			var r secResult
@@ -729,13 +729,13 @@ func TestSecurityRateLimits(t *testing.T) {
 				t.Fatal("the cancelled create did not end")
 			}
 			// The cancellation reached the upstream call.
-			secEventually(t, 10*time.Second, "the emulator never saw the create cancelled", func() bool {
+			eventually(t, 10*time.Second, "the emulator never saw the create cancelled", func() bool {
 				return s.emu.CanceledCount(createOp) == canceled+1
 			})
 			// The slot is free again once the cancelled call has ended in
 			// the gateway; refused attempts cost nothing.
 			var third secResult
-			secEventually(t, 10*time.Second, "a's create slot was never freed", func() bool {
+			eventually(t, 10*time.Second, "a's create slot was never freed", func() bool {
 				third = a.call(t, tr, secCreate("rl_third_"+tr, parent, secRole, "s3://bucket/exports/rl/"))
 				return third.code != codes.ResourceExhausted
 			})
@@ -775,7 +775,7 @@ func TestSecurityHealthSplit(t *testing.T) {
 	}
 	wait := func(want healthpb.HealthCheckResponse_ServingStatus) {
 		t.Helper()
-		secEventually(t, 10*time.Second, "service health never became "+want.String(), func() bool { return check(secServiceID) == want })
+		eventually(t, 10*time.Second, "service health never became "+want.String(), func() bool { return check(secServiceID) == want })
 		if got := check(""); got != healthpb.HealthCheckResponse_SERVING {
 			t.Fatalf("overall health %v while the service is %v", got, want)
 		}

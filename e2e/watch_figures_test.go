@@ -68,24 +68,12 @@ func wfSum(m map[string]float64, name string, labels ...string) float64 {
 	return sum
 }
 
-// wfEventually polls cond every 10ms for at most d.
-func wfEventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // wfGauges waits until the gateway reports watches open watches and jobs
 // polled jobs.
 func wfGauges(tb testing.TB, env *testenv.Env, watches, jobs int, d time.Duration) {
 	tb.Helper()
 	var m map[string]float64
-	wfEventually(tb, d, fmt.Sprintf("forecast_gateway_watches = %d and forecast_gateway_watched_jobs = %d", watches, jobs), func() bool {
+	eventually(tb, d, fmt.Sprintf("forecast_gateway_watches = %d and forecast_gateway_watched_jobs = %d", watches, jobs), func() bool {
 		m = scrape(tb, env)
 		return m["forecast_gateway_watches{}"] == float64(watches) && m["forecast_gateway_watched_jobs{}"] == float64(jobs)
 	})
@@ -483,7 +471,7 @@ func wfStartPolling(tb testing.TB, env *testenv.Env, interval time.Duration) *wf
 		}
 	}
 	tb.Cleanup(p.close)
-	wfEventually(tb, time.Minute, "every watcher's first state", func() bool { return started.Load() == int64(len(arns)) })
+	eventually(tb, time.Minute, "every watcher's first state", func() bool { return started.Load() == int64(len(arns)) })
 	wfGauges(tb, env, len(arns), len(arns), 10*time.Second)
 	// Settle: the first polls describe every job once, then whole rounds.
 	time.Sleep(2 * interval)
@@ -698,7 +686,7 @@ func wfMemory(tb testing.TB, env *testenv.Env, k, m, conns int, goroutineSlack i
 		for i := range watches {
 			watches[i] = wfOpen(tb, watchCtx, clients[i%conns], arns[i%m], &started)
 		}
-		wfEventually(tb, 2*time.Minute, fmt.Sprintf("the first state on all %d watches", k), func() bool { return started.Load() == int64(k) })
+		eventually(tb, 2*time.Minute, fmt.Sprintf("the first state on all %d watches", k), func() bool { return started.Load() == int64(k) })
 		if f.openTook == 0 {
 			f.openTook = time.Since(t0)
 		}

@@ -14,23 +14,16 @@ import (
 // TestSmoke runs the whole bench in one process with tiny durations and a
 // small fixture: it must finish without errors and produce plausible,
 // non-zero figures. It asserts nothing about speed.
-func TestSmoke(t *testing.T) {
+// runSmall runs the command with args and --json, and returns its report
+// and its JSON results.
+func runSmall(t *testing.T, args ...string) (string, results) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	var out, log bytes.Buffer
-	err := run(ctx, []string{
-		"--procs", "1", "--duration", "60ms", "--high-duration", "60ms", "--warmup", "10ms", "--rounds", "1",
-		"--concurrency", "1,4", "--predictors", "3", "--jobs-per-predictor", "50", "--page-sizes", "10,1000",
-		"--json", jsonPath,
-	}, &out, &log)
-	if err != nil {
+	if err := run(ctx, append(args, "--json", jsonPath), &out, &log); err != nil {
 		t.Fatalf("run: %v\n%s\n%s", err, log.String(), out.String())
-	}
-	for _, want := range []string{"Describe", "List, one page of 100 jobs", "Upstream efficiency", "Targets", "errors: 0", "cached", "pass-through"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
-		}
 	}
 	b, err := os.ReadFile(jsonPath)
 	if err != nil {
@@ -39,6 +32,18 @@ func TestSmoke(t *testing.T) {
 	var res results
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
+	}
+	return out.String(), res
+}
+
+func TestSmoke(t *testing.T) {
+	out, res := runSmall(t,
+		"--procs", "1", "--duration", "60ms", "--high-duration", "60ms", "--warmup", "10ms", "--rounds", "1",
+		"--concurrency", "1,4", "--predictors", "3", "--jobs-per-predictor", "50", "--page-sizes", "10,1000")
+	for _, want := range []string{"Describe", "List, one page of 100 jobs", "Upstream efficiency", "Targets", "errors: 0", "cached", "pass-through"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 	if len(res.Paths) != 9 {
 		t.Fatalf("%d path results, want 9", len(res.Paths))
@@ -86,29 +91,13 @@ func TestSmoke(t *testing.T) {
 // TestSmokeGRPCOptions runs the grpc-go options experiment in one process,
 // tiny: every variant answers, every uncached call reaches the emulator.
 func TestSmokeGRPCOptions(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	jsonPath := filepath.Join(t.TempDir(), "bench.json")
-	var out, log bytes.Buffer
-	err := run(ctx, []string{
+	out, res := runSmall(t,
 		"--procs", "1", "--grpc-options", "--duration", "30ms", "--high-duration", "30ms", "--warmup", "10ms", "--rounds", "1",
-		"--concurrency", "1,4", "--predictors", "3", "--jobs-per-predictor", "50", "--json", jsonPath,
-	}, &out, &log)
-	if err != nil {
-		t.Fatalf("run: %v\n%s\n%s", err, log.String(), out.String())
-	}
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res results
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatal(err)
-	}
+		"--concurrency", "1,4", "--predictors", "3", "--jobs-per-predictor", "50")
 	// direct, REST, floor, 4 dial variants, 6 server variants x 2, both
 	// windows x 2, DoChan.
 	if want := 3 + len(dialVariantNames) + 2*len(serverVariantNames) + 2 + 1; len(res.Paths) != want {
-		t.Fatalf("%d path results, want %d:\n%s", len(res.Paths), want, out.String())
+		t.Fatalf("%d path results, want %d:\n%s", len(res.Paths), want, out)
 	}
 	for _, p := range res.Paths {
 		if p.Errors != 0 || p.Calls == 0 || p.P50us <= 0 {
@@ -118,8 +107,8 @@ func TestSmokeGRPCOptions(t *testing.T) {
 			t.Errorf("%s: %.3f upstream calls per call, want 1", p.Path, p.UpstreamPerCall)
 		}
 	}
-	if !strings.Contains(out.String(), "pass srv=workers+window") {
-		t.Errorf("report lacks the combined variant:\n%s", out.String())
+	if !strings.Contains(out, "pass srv=workers+window") {
+		t.Errorf("report lacks the combined variant:\n%s", out)
 	}
 }
 
