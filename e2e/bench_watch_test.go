@@ -34,12 +34,7 @@ import (
 func BenchmarkWatchFiguresListBatching(b *testing.B) {
 	// 24 x 100 backtest export jobs, 1,000 unfinished (watched): 10 pages.
 	const interval = 500 * time.Millisecond
-	env := testenv.Start(b, testenv.Options{
-		Emulator: emulator.Options{Predictors: 24, BacktestJobsPerPredictor: 100},
-		Gateway: gateway.Config{AdminAddr: "127.0.0.1:0",
-			Watch: server.WatchOptions{MinInterval: interval, MaxInterval: interval, Heartbeat: time.Minute}},
-	})
-	p := wfStartPolling(b, env, interval)
+	p := wfStartPolling(b, 24, interval)
 	total := p.base
 	for b.Loop() {
 		total.add(p.observe(b, interval))

@@ -437,11 +437,11 @@ func (r wfRounds) String() string {
 		r.describes, r.describesPerRound, r.listsPerRound+r.describesPerRound, r.watched)
 }
 
-// wfPolling is every unfinished backtest export job watched (the
-// emulator's clock is frozen: none changes) on a hub whose interval
-// is fixed (MinInterval = MaxInterval = interval), so a poll round starts
-// every interval, give or take its jitter, and whole rounds can be counted
-// by starting and ending in a quiet gap between two.
+// wfPolling is every unfinished job of predictors x 100 backtest export
+// fixture jobs watched (the emulator's clock is frozen: none changes) on a
+// hub whose interval is fixed (MinInterval = MaxInterval = interval), so a
+// poll round starts every interval, give or take its jitter, and whole
+// rounds can be counted by starting and ending in a quiet gap between two.
 type wfPolling struct {
 	env      *testenv.Env
 	interval time.Duration
@@ -449,8 +449,13 @@ type wfPolling struct {
 	close    func()
 }
 
-func wfStartPolling(tb testing.TB, env *testenv.Env, interval time.Duration) *wfPolling {
+func wfStartPolling(tb testing.TB, predictors int, interval time.Duration) *wfPolling {
 	tb.Helper()
+	env := testenv.Start(tb, testenv.Options{
+		Emulator: emulator.Options{Predictors: predictors, BacktestJobsPerPredictor: 100},
+		Gateway: gateway.Config{AdminAddr: "127.0.0.1:0",
+			Watch: server.WatchOptions{MinInterval: interval, MaxInterval: interval, Heartbeat: time.Minute}},
+	})
 	c := context.Background()
 	arns := wfListBacktest(tb, c, env, wfUnfinished())
 	p := &wfPolling{env: env, interval: interval, base: wfRounds{watched: len(arns), unfinished: len(arns)}}
@@ -552,12 +557,7 @@ func (r wfRounds) check(tb testing.TB, interval time.Duration, minRounds int) {
 func TestWatchFiguresListBatching(t *testing.T) {
 	// 18 x 100 backtest export jobs, 750 unfinished (watched): 8 pages.
 	const interval = 250 * time.Millisecond
-	env := testenv.Start(t, testenv.Options{
-		Emulator: emulator.Options{Predictors: 18, BacktestJobsPerPredictor: 100},
-		Gateway: gateway.Config{AdminAddr: "127.0.0.1:0",
-			Watch: server.WatchOptions{MinInterval: interval, MaxInterval: interval, Heartbeat: time.Minute}},
-	})
-	p := wfStartPolling(t, env, interval)
+	p := wfStartPolling(t, 18, interval)
 	r := p.observe(t, 6*interval)
 	t.Log(r)
 	if r.watched < 200 {
