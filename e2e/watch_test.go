@@ -582,3 +582,58 @@ func TestCoalescedDescribeBothTransports(t *testing.T) {
 		t.Errorf("%d identical Describes over both transports cost %d AWS calls, want <= 2", 2*n, calls)
 	}
 }
+
+// TestWatchResumesOnAnotherReplica: a watcher that saw a state on one
+// replica and reconnects to another with that state's etag gets no repeat
+// of it (etags depend on the job's state alone, nothing of the replica's),
+// then the next change.
+func TestWatchResumesOnAnotherReplica(t *testing.T) {
+	env := startWatchEnv(t, gateway.Config{})
+	arn := newExport(t, env, "watch_two_replicas")
+	if err := env.Emu.AdvanceClock(6 * time.Second); err != nil { // CREATE_IN_PROGRESS
+		t.Fatal(err)
+	}
+	other, err := gateway.Start(ctx(t), gateway.Config{
+		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Logger: discardLogger(),
+		Upstream: gateway.Upstream{Kind: gateway.UpstreamEmulator, EndpointURL: env.Emu.URL(), Region: env.Emu.Options().Region},
+		Security: gateway.Security{RateLimits: gateway.NoRateLimits}, DescribeCacheTTL: -1, Watch: fastWatch, HealthInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Shutdown(context.Background()) }()
+	client, closeClient := dialGateway(t, other.GRPCAddr())
+	defer closeClient()
+
+	c, cancel := context.WithTimeout(ctx(t), 30*time.Second)
+	defer cancel()
+	first, err := env.Client.WatchJob(c, &gatewayv1.WatchJobRequest{JobArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := nextJob(t, first)
+	if got := statusOfJob(seen.GetJob()); got != "CREATE_IN_PROGRESS" {
+		t.Fatalf("first replica: %s", got)
+	}
+	resumed, err := client.WatchJob(c, &gatewayv1.WatchJobRequest{JobArn: arn, LastEtag: seen.GetEtag()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Several polls of the running job on the second replica: only
+	// heartbeats, each with the etag the client already has.
+	for range 3 {
+		m, err := resumed.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.GetJob() != nil || m.GetEtag() != seen.GetEtag() {
+			t.Fatalf("second replica repeated the state (job %v, etag %q, had %q)", m.GetJob() != nil, m.GetEtag(), seen.GetEtag())
+		}
+	}
+	if err := env.Emu.AdvanceClock(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusOfJob(nextJob(t, resumed).GetJob()); got != "ACTIVE" {
+		t.Fatalf("second replica after the change: %s, want ACTIVE", got)
+	}
+}
