@@ -541,8 +541,9 @@ func (r wfRounds) check(tb testing.TB, interval time.Duration, minRounds int) {
 	if r.rounds < minRounds || time.Duration(r.rounds) > r.elapsed/(interval*8/10)+1 {
 		tb.Errorf("%d rounds of %d Lists in %s at a fixed interval of %s", r.rounds, r.pages(), r.elapsed, interval)
 	}
-	// A round may describe the few jobs that fell due before a List was
-	// worth it (see BENCHMARKS.md), never one per job.
+	// The jobs of a List round come due together again (one jitter per
+	// round); a job described on its own (one that changed, or was added)
+	// may cost a Describe, never one per job.
 	if r.describesPerRound > float64(r.pages()) {
 		tb.Errorf("%.2f Describes per round (%d watched jobs, %d List pages)", r.describesPerRound, r.watched, r.pages())
 	}

@@ -438,6 +438,11 @@ func (p *kindPoller) pollByList(total int) bool {
 	}
 	var describe []string
 	now := time.Now()
+	// One jitter for the round: the unchanged jobs stay due together, so
+	// the next round is one List again. With a jitter each they would come
+	// due one by one over the jitter's window, and the first few (no more
+	// than a List costs) would each be described first.
+	f := p.jitterFactor()
 	for arn, j := range p.jobs {
 		sum, ok := seen[arn]
 		switch {
@@ -448,7 +453,7 @@ func (p *kindPoller) pollByList(total int) bool {
 		case sum.Status != j.last.Status || !sum.Modified.Equal(j.last.Modified):
 			describe = append(describe, arn)
 		default:
-			p.unchanged(j, now)
+			p.unchanged(j, now, f)
 		}
 	}
 	p.mu.Unlock()
@@ -479,7 +484,7 @@ func (p *kindPoller) describe(arn string) {
 	}
 	now := time.Now()
 	if j.last != nil && j.last.ETag == snap.ETag {
-		p.unchanged(j, now)
+		p.unchanged(j, now, p.jitterFactor())
 		return
 	}
 	j.last = &snap
@@ -505,10 +510,11 @@ func (p *kindPoller) describe(arn string) {
 	}
 }
 
-// unchanged backs a job's schedule off; p.mu is held.
-func (p *kindPoller) unchanged(j *job, now time.Time) {
+// unchanged backs a job's schedule off, its next poll jittered by the
+// factor f (jitterFactor); p.mu is held.
+func (p *kindPoller) unchanged(j *job, now time.Time, f float64) {
 	j.interval = min(2*j.interval, p.hub.o.MaxInterval)
-	j.next = p.jittered(now, j.interval+p.backoff)
+	j.next = now.Add(time.Duration(float64(j.interval+p.backoff) * f))
 }
 
 // failed reschedules after an upstream error: the jobs named (or, for a
@@ -543,7 +549,11 @@ func (p *kindPoller) failed(arns []string, err error) {
 
 // jittered is now + d, give or take Jitter of d.
 func (p *kindPoller) jittered(now time.Time, d time.Duration) time.Time {
+	return now.Add(time.Duration(float64(d) * p.jitterFactor()))
+}
+
+// jitterFactor is 1, give or take Jitter.
+func (p *kindPoller) jitterFactor() float64 {
 	j := p.hub.o.Jitter
-	f := 1 - j + 2*j*rand.Float64()
-	return now.Add(time.Duration(float64(d) * f))
+	return 1 - j + 2*j*rand.Float64()
 }
