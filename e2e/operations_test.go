@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -165,7 +166,7 @@ func TestTraceOfAList(t *testing.T) {
 	if _, err := env.Client.ListPredictorBacktestExportJobs(c, &gatewayv1.ListPredictorBacktestExportJobsRequest{PageSize: 250}); err != nil {
 		t.Fatal(err)
 	}
-	checkListTrace(t, exp.GetSpans(), parent, "forecast.gateway.v1.ForecastJobService/ListPredictorBacktestExportJobs")
+	checkListTrace(t, exp, parent, "forecast.gateway.v1.ForecastJobService/ListPredictorBacktestExportJobs")
 
 	// The same over REST, with the traceparent header.
 	exp.Reset()
@@ -180,15 +181,25 @@ func TestTraceOfAList(t *testing.T) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	checkListTrace(t, exp.GetSpans(), parent, "GET /v1/"+jobtype.PredictorBacktestExportJob.Collection)
+	checkListTrace(t, exp, parent, "GET /v1/"+jobtype.PredictorBacktestExportJob.Collection)
 }
 
-func checkListTrace(t *testing.T, spans tracetest.SpanStubs, parent oteltrace.SpanContext, serverName string) {
+func checkListTrace(t *testing.T, exp *tracetest.InMemoryExporter, parent oteltrace.SpanContext, serverName string) {
 	t.Helper()
+	// The server span ends after the answer is on its way: the client may
+	// hold the answer a moment before the span is exported.
+	var spans tracetest.SpanStubs
 	var server *tracetest.SpanStub
-	for i := range spans {
-		if spans[i].Name == serverName {
-			server = &spans[i]
+	deadline := time.Now().Add(5 * time.Second)
+	for server == nil && time.Now().Before(deadline) {
+		spans = exp.GetSpans()
+		for i := range spans {
+			if spans[i].Name == serverName {
+				server = &spans[i]
+			}
+		}
+		if server == nil {
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	if server == nil {
