@@ -395,9 +395,6 @@ func (f *restFront) withETag(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	// The body is complete: its length spares net/http the chunked
-	// encoding of bodies over its 2 KiB buffer (a List page).
-	h.Set("Content-Length", strconv.Itoa(rec.body.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(rec.body.Bytes())
 }
