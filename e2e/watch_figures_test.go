@@ -511,15 +511,12 @@ func (p *wfPolling) quiet(tb testing.TB) {
 func (p *wfPolling) observe(tb testing.TB, d time.Duration) wfRounds {
 	tb.Helper()
 	listOp := "operation=" + emulator.OpListPredictorBacktestExportJobs
-	l0, d0 := p.counts()
-	m0 := scrape(tb, p.env)
+	l0, d0, m0 := p.snapshot(tb)
 	t0 := time.Now()
 	time.Sleep(d)
-	p.quiet(tb)
-	l1, d1 := p.counts()
+	l1, d1, m1 := p.snapshot(tb)
 	r := p.base
 	r.elapsed = time.Since(t0)
-	m1 := scrape(tb, p.env)
 	r.lists, r.describes = l1-l0, d1-d0
 	r.metricLists = wfSum(m1, "forecast_gateway_upstream_calls_total", listOp, "origin=watch") - wfSum(m0, "forecast_gateway_upstream_calls_total", listOp, "origin=watch")
 	if r.lists%int64(r.pages()) != 0 {
@@ -528,6 +525,21 @@ func (p *wfPolling) observe(tb testing.TB, d time.Duration) wfRounds {
 	out := p.base
 	out.add(r)
 	return out
+}
+
+// snapshot reads the emulator's counts and the gateway's metrics in a
+// quiet gap between rounds, again until no List began while it read: the
+// emulator counts a call when it arrives, the gateway when it returns.
+func (p *wfPolling) snapshot(tb testing.TB) (lists, describes int64, metrics map[string]float64) {
+	tb.Helper()
+	for {
+		p.quiet(tb)
+		lists, describes = p.counts()
+		metrics = scrape(tb, p.env)
+		if again, _ := p.counts(); again == lists {
+			return lists, describes, metrics
+		}
+	}
 }
 
 // check asserts the figures of polling rounds.
