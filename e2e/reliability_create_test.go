@@ -39,11 +39,18 @@ func TestReliabilityCreateRetryAfterTimeout(t *testing.T) {
 	// loseResponse makes the gateway hold the answer of the first Create
 	// named lost_response until the client has given up: the job exists
 	// upstream but the client never hears so.
+	// It holds the answer until the test says the client has given up (not
+	// until the server's own deadline: that fires about when the client's
+	// does, and the answer could still reach the client first).
 	var lost atomic.Bool
+	clientGaveUp := make(chan struct{})
 	loseResponse := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		resp, err := h(ctx, req)
 		if r, ok := req.(*gatewayv1.CreatePredictorBacktestExportJobRequest); ok && r.GetPredictorBacktestExportJobName() == "lost_response" && lost.CompareAndSwap(false, true) {
-			<-ctx.Done()
+			select {
+			case <-clientGaveUp:
+			case <-time.After(30 * time.Second):
+			}
 		}
 		return resp, err
 	}
@@ -75,14 +82,16 @@ func TestReliabilityCreateRetryAfterTimeout(t *testing.T) {
 	})
 
 	t.Run("timeout after the upstream acted", func(t *testing.T) {
-		if _, err := create("lost_response", clientTimeout); status.Code(err) != codes.DeadlineExceeded {
+		_, err := create("lost_response", clientTimeout)
+		close(clientGaveUp)
+		if status.Code(err) != codes.DeadlineExceeded {
 			t.Fatalf("first attempt: %v, want DeadlineExceeded", err)
 		}
 		js := relJobsNamed(env, "lost_response")
 		if len(js) != 1 {
 			t.Fatalf("%d jobs after the first attempt, want 1 (made, answer lost)", len(js))
 		}
-		_, err := create("lost_response", 10*time.Second)
+		_, err = create("lost_response", 10*time.Second)
 		st := status.Convert(err)
 		info, _, _ := relDetails(st)
 		if st.Code() != codes.AlreadyExists || info.GetReason() != "RESOURCE_ALREADY_EXISTS" {
