@@ -26,8 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -259,16 +257,7 @@ type metricCatalog map[string]*metricFamily
 // values come from the samples.
 func scrapeCatalog(t *testing.T, env *testenv.Env) metricCatalog {
 	t.Helper()
-	resp, err := http.Get("http://" + env.Gateway.AdminAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := metricFamilies(t, env)
 	cat := metricCatalog{}
 	for name, fam := range families {
 		f := &metricFamily{typ: fam.GetType().String(), help: fam.GetHelp(), labels: map[string]map[string]bool{}, buckets: map[string]bool{}}

@@ -4,12 +4,15 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,4 +180,59 @@ func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// jsonLog collects a JSON slog handler's lines, safe for the gateway's
+// goroutines to write while the test reads.
+type jsonLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *jsonLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *jsonLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// logger writes to l at every level.
+func (l *jsonLog) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func (l *jsonLog) lines() []string { return strings.Split(strings.TrimSpace(l.String()), "\n") }
+
+// records are the lines decoded as JSON objects.
+func (l *jsonLog) records(t testing.TB) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range l.lines() {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %v: %s", err, line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// entries are the decoded lines whose msg is msg.
+func (l *jsonLog) entries(msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range l.lines() {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -5,18 +5,16 @@ package e2e_test
 // lines of one gRPC and one REST call, all from a real gateway on loopback.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/otel/attribute"
@@ -35,10 +33,9 @@ import (
 	"github.com/forecastgw/forecast-gateway/internal/jobtype"
 )
 
-// scrape reads the gateway's /metrics from its admin listener and returns
-// each sample as "name{label="value",...}" -> value (labels sorted as the
-// exposition format writes them).
-func scrape(t testing.TB, env *testenv.Env) map[string]float64 {
+// metricFamilies reads and parses the gateway's /metrics from its admin
+// listener.
+func metricFamilies(t testing.TB, env *testenv.Env) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get("http://" + env.Gateway.AdminAddr() + "/metrics")
 	if err != nil {
@@ -50,8 +47,16 @@ func scrape(t testing.TB, env *testenv.Env) map[string]float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return families
+}
+
+// scrape reads the gateway's /metrics from its admin listener and returns
+// each sample as "name{label="value",...}" -> value (labels sorted as the
+// exposition format writes them).
+func scrape(t testing.TB, env *testenv.Env) map[string]float64 {
+	t.Helper()
 	out := map[string]float64{}
-	for name, fam := range families {
+	for name, fam := range metricFamilies(t, env) {
 		for _, m := range fam.GetMetric() {
 			var labels []string
 			for _, l := range m.GetLabel() {
@@ -240,41 +245,12 @@ func hasAttr(attrs []attribute.KeyValue, key string) bool {
 	return false
 }
 
-// syncBuffer is a log sink safe for the gateway's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) records(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, line := range bytes.Split(s.b.Bytes(), []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatalf("log line is not JSON: %s", line)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // TestAccessLog: one line per call at info, for gRPC and REST, with the
 // request id the client gets, the peer, the method or route, the code and
 // status, the duration in milliseconds as a number, and the upstream calls
 // the call made.
 func TestAccessLog(t *testing.T) {
-	var logs syncBuffer
+	var logs jsonLog
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	env := testenv.Start(t, testenv.Options{Gateway: gateway.Config{Logger: logger}})
 	bt := jobtype.PredictorBacktestExportJob

@@ -9,10 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -208,40 +206,6 @@ func relJobArn(env *testenv.Env) string {
 
 // relUpstreamCalls is the emulator's count of every operation.
 func relUpstreamCalls(env *testenv.Env) int64 { return env.Emu.CallCount("") }
-
-// relLog is a slog.Logger whose JSON lines a test can read.
-type relLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *relLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *relLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *relLog) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// relEntries are the decoded log lines whose msg is msg.
-func (l *relLog) entries(msg string) []map[string]any {
-	var out []map[string]any
-	for _, line := range strings.Split(l.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // relGauge tracks how many calls are in a region at once, and the peak.
 type relGauge struct{ cur, peak atomic.Int64 }

@@ -299,7 +299,7 @@ func TestReliabilityKeepaliveEnforcement(t *testing.T) {
 // over gRPC and 500 AIP-193 over REST, is logged with its stack, and the
 // server keeps serving on the same connections.
 func TestReliabilityPanicBecomesInternal(t *testing.T) {
-	var log relLog
+	var log jsonLog
 	boom := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		// page_size 13 is the trigger, whatever the transport.
 		if r, ok := req.(*gatewayv1.ListForecastExportJobsRequest); ok && r.GetPageSize() == 13 {

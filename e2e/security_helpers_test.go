@@ -7,7 +7,6 @@ package e2e_test
 // prefixed sec so nothing collides with the other tests' helpers.
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -879,41 +878,6 @@ func secListed(r secResult) ([]string, string) {
 	}
 	next, _ := r.out["next_page_token"].(string)
 	return arns, next
-}
-
-// secLog is a concurrency-safe buffer for a JSON slog handler.
-type secLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *secLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *secLog) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Split(strings.TrimSpace(l.buf.String()), "\n")
-}
-
-// records are the lines decoded as JSON objects.
-func (l *secLog) records(t testing.TB) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range l.lines() {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line is not JSON: %v: %s", err, line)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // transportError makes op over tr and returns the failure of the

@@ -1014,7 +1014,7 @@ func TestSecuritySafeByDefault(t *testing.T) {
 // an audit line saying who did what with which outcome under which request
 // id, and nothing in the whole log reveals a token or a key.
 func TestSecurityAuditLog(t *testing.T) {
-	logs := &secLog{}
+	logs := &jsonLog{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	limits := &ratelimit.Config{Limits: map[ratelimit.Class]ratelimit.Limit{ratelimit.Read: {Rate: 0.1, Burst: 1}}}
 	s := startSecStack(t, secOptions{tls: true, jwt: true, cfg: gateway.Config{Logger: logger, Security: gateway.Security{RateLimits: limits}}})

@@ -1,78 +1,18 @@
 package filewatch
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/forecastgw/forecast-gateway/internal/filewatch/filewatchtest"
 )
-
-// syncBuffer is a bytes.Buffer the poller's logger can write while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls cond until it holds or a generous deadline passes: no fixed
-// sleeps, so a slow machine only makes the test slower, not flaky.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// pollers counts the running poller goroutines by their stacks, which,
-// unlike runtime.NumGoroutine, other goroutines coming and going (such as
-// the previous test's) do not disturb.
-func pollers() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	return strings.Count(string(buf), "filewatch.(*Value[...]).run(")
-}
-
-// writeAtomic replaces path the recommended way (temporary file + rename).
-func writeAtomic(t *testing.T, path, src string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // writeInPlace truncates and rewrites path, as an editor without atomic
 // saves does: a poll can see it half-written.
@@ -109,8 +49,8 @@ func (r *recorder) get() []int {
 
 // testOptions watches path, logging to the returned buffer, with a short
 // interval.
-func testOptions(path string, rec *recorder) (Options[int], *syncBuffer) {
-	logs := &syncBuffer{}
+func testOptions(path string, rec *recorder) (Options[int], *filewatchtest.SyncBuffer) {
+	logs := &filewatchtest.SyncBuffer{}
 	return Options[int]{
 		Path:     path,
 		What:     "number file",
@@ -124,10 +64,10 @@ func testOptions(path string, rec *recorder) (Options[int], *syncBuffer) {
 
 // newManual loads the file without starting the poller: the test calls
 // poll itself, so exactly which reads happen is under its control.
-func newManual(t *testing.T, src string) (*Value[int], string, *recorder, *syncBuffer) {
+func newManual(t *testing.T, src string) (*Value[int], string, *recorder, *filewatchtest.SyncBuffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "n.txt")
-	writeAtomic(t, path, src)
+	filewatchtest.WriteAtomic(t, path, src)
 	rec := &recorder{}
 	o, logs := testOptions(path, rec)
 	v, err := load(o)
@@ -139,7 +79,7 @@ func newManual(t *testing.T, src string) (*Value[int], string, *recorder, *syncB
 
 func TestReloadOnChange(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "n.txt")
-	writeAtomic(t, path, "1\n")
+	filewatchtest.WriteAtomic(t, path, "1\n")
 	rec := &recorder{}
 	o, logs := testOptions(path, rec)
 	v, err := Watch(o)
@@ -151,14 +91,14 @@ func TestReloadOnChange(t *testing.T) {
 		t.Fatalf("Current = %d, want 1", got)
 	}
 
-	writeAtomic(t, path, "2\n")
-	waitFor(t, "the new value", func() bool { return v.Current() == 2 })
-	waitFor(t, "OnReload", func() bool { return len(rec.get()) == 1 })
+	filewatchtest.WriteAtomic(t, path, "2\n")
+	filewatchtest.WaitFor(t, "the new value", func() bool { return v.Current() == 2 })
+	filewatchtest.WaitFor(t, "OnReload", func() bool { return len(rec.get()) == 1 })
 	if got := rec.get(); got[0] != 2 {
 		t.Fatalf("OnReload got %v, want [2]", got)
 	}
 	// The line is logged just after OnReload returns.
-	waitFor(t, "the reload log line", func() bool { return strings.Contains(logs.String(), "reloaded") })
+	filewatchtest.WaitFor(t, "the reload log line", func() bool { return strings.Contains(logs.String(), "reloaded") })
 	out := logs.String()
 	for _, w := range []string{"level=INFO", `msg="number file reloaded"`, "path=" + path, "value=2", "size=2", "sha256="} {
 		if !strings.Contains(out, w) {
@@ -169,8 +109,8 @@ func TestReloadOnChange(t *testing.T) {
 	// In-place rewrite of the same size: the content hash still tells the
 	// change even if the modification time does not.
 	writeInPlace(t, path, "3\n")
-	waitFor(t, "the in-place rewrite", func() bool { return v.Current() == 3 })
-	waitFor(t, "OnReload", func() bool { return len(rec.get()) == 2 })
+	filewatchtest.WaitFor(t, "the in-place rewrite", func() bool { return v.Current() == 3 })
+	filewatchtest.WaitFor(t, "OnReload", func() bool { return len(rec.get()) == 2 })
 	if got := rec.get(); got[1] != 3 {
 		t.Fatalf("OnReload got %v, want [2 3]", got)
 	}
@@ -219,7 +159,7 @@ func TestBadReloadKeepsLastGood(t *testing.T) {
 	v, path, rec, logs := newManual(t, "1")
 	const secret = "s3cr3t-not-a-number"
 
-	writeAtomic(t, path, secret)
+	filewatchtest.WriteAtomic(t, path, secret)
 	for range 5 {
 		v.poll()
 	}
@@ -237,7 +177,7 @@ func TestBadReloadKeepsLastGood(t *testing.T) {
 	}
 
 	// Different bad content is a distinct failure: logged again, once.
-	writeAtomic(t, path, secret+"-2")
+	filewatchtest.WriteAtomic(t, path, secret+"-2")
 	for range 5 {
 		v.poll()
 	}
@@ -260,7 +200,7 @@ func TestBadReloadKeepsLastGood(t *testing.T) {
 	}
 
 	// So does a file grown past MaxSize.
-	writeAtomic(t, path, strings.Repeat("7", DefaultMaxSize+1))
+	filewatchtest.WriteAtomic(t, path, strings.Repeat("7", DefaultMaxSize+1))
 	for range 3 {
 		v.poll()
 	}
@@ -269,7 +209,7 @@ func TestBadReloadKeepsLastGood(t *testing.T) {
 	}
 
 	// Fixing the file installs it again.
-	writeAtomic(t, path, "2")
+	filewatchtest.WriteAtomic(t, path, "2")
 	v.poll()
 	v.poll()
 	if got := v.Current(); got != 2 {
@@ -329,15 +269,15 @@ func TestSymlinkSwap(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "..v1")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the swapped-in version", func() bool { return v.Current() == 2 })
+	filewatchtest.WaitFor(t, "the swapped-in version", func() bool { return v.Current() == 2 })
 }
 
 func TestWatchErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.txt")
 	big := filepath.Join(dir, "big.txt")
-	writeAtomic(t, bad, "x")
-	writeAtomic(t, big, "12345")
+	filewatchtest.WriteAtomic(t, bad, "x")
+	filewatchtest.WriteAtomic(t, big, "12345")
 	missing := filepath.Join(dir, "missing.txt")
 	tests := []struct {
 		name string
@@ -368,20 +308,20 @@ func TestWatchErrors(t *testing.T) {
 		})
 	}
 	// Earlier tests' pollers, closed, may take a moment to exit.
-	waitFor(t, "no poller after failed Watch calls", func() bool { return pollers() == 0 })
+	filewatchtest.WaitFor(t, "no poller after failed Watch calls", func() bool { return filewatchtest.Pollers() == 0 })
 }
 
 func TestCloseStopsPoller(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "n.txt")
-	writeAtomic(t, path, "7")
+	filewatchtest.WriteAtomic(t, path, "7")
 	v, err := Watch(Options[int]{Path: path, Interval: time.Millisecond, Parse: parseInt, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the poller to start", func() bool { return pollers() == 1 })
+	filewatchtest.WaitFor(t, "the poller to start", func() bool { return filewatchtest.Pollers() == 1 })
 	v.Close()
 	v.Close() // idempotent
-	waitFor(t, "the poller to stop", func() bool { return pollers() == 0 })
+	filewatchtest.WaitFor(t, "the poller to stop", func() bool { return filewatchtest.Pollers() == 0 })
 	if got := v.Current(); got != 7 {
 		t.Fatalf("after Close: Current = %d, want 7", got)
 	}

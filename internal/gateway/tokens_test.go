@@ -8,12 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/forecastgw/forecast-gateway/internal/filewatch/filewatchtest"
 	"github.com/forecastgw/forecast-gateway/internal/pagetoken"
 )
 
@@ -31,54 +30,9 @@ var (
 	key2Text = base64.StdEncoding.EncodeToString(rawKey2)
 )
 
-// logBuffer is a bytes.Buffer the poller's logger can write while the test
-// reads it.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *logBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *logBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(s, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// eventually polls cond until it holds or a generous deadline passes: no
-// fixed sleeps, so a slow machine only makes the test slower.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// keyPollers counts running file-watcher goroutines by their stacks.
-func keyPollers() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	return strings.Count(string(buf), "filewatch.(*Value[...]).run(")
+// textLogger writes to b at every level.
+func textLogger(b *filewatchtest.SyncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func writeKeys(t *testing.T, path string, lines ...string) {
@@ -123,8 +77,8 @@ func open(c *pagetoken.Codec, tok string) (string, error) {
 func TestTokenKeysFileReload(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "page-token-keys")
 	writeKeys(t, path, "# page-token keys, newest first", key1Text)
-	logs := &logBuffer{}
-	codec, keys, err := openTokenCodec(PageTokenConfig{KeysFile: path, ReloadInterval: 5 * time.Millisecond}, logs.logger())
+	logs := &filewatchtest.SyncBuffer{}
+	codec, keys, err := openTokenCodec(PageTokenConfig{KeysFile: path, ReloadInterval: 5 * time.Millisecond}, textLogger(logs))
 	if err != nil {
 		t.Fatalf("openTokenCodec: %v", err)
 	}
@@ -141,7 +95,7 @@ func TestTokenKeysFileReload(t *testing.T) {
 
 	// Rotate: the new key first, the old one kept.
 	writeKeys(t, path, key2Text, key1Text)
-	eventually(t, "tokens sealed with the new key", func() bool {
+	filewatchtest.WaitFor(t, "tokens sealed with the new key", func() bool {
 		_, err := open(onlyKey2, seal(t, codec, "up-new"))
 		return err == nil
 	})
@@ -151,7 +105,7 @@ func TestTokenKeysFileReload(t *testing.T) {
 	if got, err := open(codec, old); err != nil || got != "up-old" {
 		t.Fatalf("a token of the old key after rotation: %q, %v", got, err)
 	}
-	eventually(t, "the reload log line", func() bool { return strings.Contains(logs.String(), keysReloadedMsg) })
+	filewatchtest.WaitFor(t, "the reload log line", func() bool { return strings.Contains(logs.String(), keysReloadedMsg) })
 	for _, w := range []string{"level=INFO", `msg="page-token keys reloaded"`, "path=" + path, "keys=2"} {
 		if !strings.Contains(logs.String(), w) {
 			t.Errorf("reload log does not contain %q:\n%s", w, logs)
@@ -160,14 +114,14 @@ func TestTokenKeysFileReload(t *testing.T) {
 
 	// Retire the old key: its tokens are refused.
 	writeKeys(t, path, key2Text)
-	eventually(t, "the old key retired", func() bool {
+	filewatchtest.WaitFor(t, "the old key retired", func() bool {
 		_, err := open(codec, old)
 		return errors.Is(err, pagetoken.ErrUnknownKey)
 	})
 
 	// A broken file keeps the keys in force, and says so once.
 	writeKeys(t, path, "this-is-not-a-key")
-	eventually(t, "the reload error", func() bool { return strings.Contains(logs.String(), "page-token keys reload failed") })
+	filewatchtest.WaitFor(t, "the reload error", func() bool { return strings.Contains(logs.String(), "page-token keys reload failed") })
 	if got, err := open(onlyKey2, seal(t, codec, "up-after")); err != nil || got != "up-after" {
 		t.Fatalf("after a broken file, tokens no longer sealed with key 2: %q, %v", got, err)
 	}
@@ -189,14 +143,14 @@ func TestTokenKeysFileReload(t *testing.T) {
 
 	keys.close()
 	keys.close() // idempotent
-	eventually(t, "the keys poller to stop", func() bool { return keyPollers() == 0 })
+	filewatchtest.WaitFor(t, "the keys poller to stop", func() bool { return filewatchtest.Pollers() == 0 })
 }
 
 func TestTokenCodecSources(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &filewatchtest.SyncBuffer{}
 
 	// From the environment text: read once, nothing to close.
-	codec, keys, err := openTokenCodec(PageTokenConfig{Keys: key2Text + "," + key1Text}, logs.logger())
+	codec, keys, err := openTokenCodec(PageTokenConfig{Keys: key2Text + "," + key1Text}, textLogger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +166,7 @@ func TestTokenCodecSources(t *testing.T) {
 	}
 
 	// Nothing configured: a random key, with a warning.
-	codec, keys, err = openTokenCodec(PageTokenConfig{}, logs.logger())
+	codec, keys, err = openTokenCodec(PageTokenConfig{}, textLogger(logs))
 	if err != nil || codec == nil || keys != nil {
 		t.Fatalf("random keys: %v, %v, %v", codec, keys, err)
 	}
@@ -235,8 +189,8 @@ func TestTokenKeysFileErrors(t *testing.T) {
 		{bad, "key entry 2 (line 2)"},
 		{dup, "duplicates key 1"},
 	} {
-		logs := &logBuffer{}
-		codec, keys, err := openTokenCodec(PageTokenConfig{KeysFile: tt.path, ReloadInterval: time.Millisecond}, logs.logger())
+		logs := &filewatchtest.SyncBuffer{}
+		codec, keys, err := openTokenCodec(PageTokenConfig{KeysFile: tt.path, ReloadInterval: time.Millisecond}, textLogger(logs))
 		if err == nil {
 			keys.close()
 			t.Fatalf("%s: openTokenCodec succeeded", tt.path)
@@ -253,5 +207,5 @@ func TestTokenKeysFileErrors(t *testing.T) {
 			t.Errorf("error quotes key material: %v", err)
 		}
 	}
-	eventually(t, "no poller after failed loads", func() bool { return keyPollers() == 0 })
+	filewatchtest.WaitFor(t, "no poller after failed loads", func() bool { return filewatchtest.Pollers() == 0 })
 }

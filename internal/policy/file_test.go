@@ -1,76 +1,16 @@
 package policy
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/forecastgw/forecast-gateway/internal/filewatch/filewatchtest"
 )
-
-// syncBuffer is a bytes.Buffer the poller's logger can write while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls cond until it holds or a generous deadline passes: no fixed
-// sleeps, so a slow machine only makes the test slower, not flaky.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// pollers counts the running file-watcher goroutines by their stacks,
-// which, unlike runtime.NumGoroutine, other goroutines coming and going
-// (such as the previous test's) do not disturb.
-func pollers() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	return strings.Count(string(buf), "filewatch.(*Value[...]).run(")
-}
-
-// writeAtomic replaces path the recommended way (temporary file + rename).
-func writeAtomic(t *testing.T, path, src string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func policyFor(role string) string {
 	return "version: 1\ngrants:\n  - name: t\n    callers: [alice]\n    role_arns: [\"" + role + "\"]\n"
@@ -85,11 +25,11 @@ var alice = Principal{ID: "alice"}
 
 func useRole(v string) Use { return Use{Field: "role_arn", Kind: KindRole, Value: v} }
 
-func newTestFile(t *testing.T, src string, onReload func(*Policy)) (*File, string, *syncBuffer) {
+func newTestFile(t *testing.T, src string, onReload func(*Policy)) (*File, string, *filewatchtest.SyncBuffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "policy.yaml")
-	writeAtomic(t, path, src)
-	logs := &syncBuffer{}
+	filewatchtest.WriteAtomic(t, path, src)
+	logs := &filewatchtest.SyncBuffer{}
 	f, err := NewFile(FileOptions{
 		Path:     path,
 		Interval: 10 * time.Millisecond,
@@ -114,8 +54,8 @@ func TestFileReloadsOnChange(t *testing.T) {
 	}
 	first := f.Current()
 
-	writeAtomic(t, path, policyFor(roleV2))
-	waitFor(t, "the new policy", func() bool { return f.Check(alice, useRole(roleV2)) == nil })
+	filewatchtest.WriteAtomic(t, path, policyFor(roleV2))
+	filewatchtest.WaitFor(t, "the new policy", func() bool { return f.Check(alice, useRole(roleV2)) == nil })
 	if err := f.Check(alice, useRole(roleV1)); err == nil {
 		t.Fatal("reloaded policy still allows V1")
 	}
@@ -131,7 +71,7 @@ func TestFileReloadsOnChange(t *testing.T) {
 		t.Fatal("OnReload not called")
 	}
 	// The line is logged just after OnReload returns.
-	waitFor(t, "the reload log line", func() bool { return strings.Contains(logs.String(), "policy file reloaded") })
+	filewatchtest.WaitFor(t, "the reload log line", func() bool { return strings.Contains(logs.String(), "policy file reloaded") })
 
 	// In-place rewrite of the same size (os.WriteFile truncates and writes):
 	// the content hash still tells the change.
@@ -139,7 +79,7 @@ func TestFileReloadsOnChange(t *testing.T) {
 	if err := os.WriteFile(path, []byte(policyFor(roleV3)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the in-place rewrite", func() bool { return f.Check(alice, useRole(roleV3)) == nil })
+	filewatchtest.WaitFor(t, "the in-place rewrite", func() bool { return f.Check(alice, useRole(roleV3)) == nil })
 }
 
 func TestFileBadReloadKeepsLastGood(t *testing.T) {
@@ -148,8 +88,8 @@ func TestFileBadReloadKeepsLastGood(t *testing.T) {
 	f, path, logs := newTestFile(t, policyFor(roleV1), func(*Policy) { mu.Lock(); reloads++; mu.Unlock() })
 	good := f.Current()
 
-	writeAtomic(t, path, "version: 1\ngrants:\n  - name: bad\n    callers: [alice]\n    role_arns: ['arn:aws:iam::*:role/x']\n")
-	waitFor(t, "the error log", func() bool { return strings.Contains(logs.String(), "level=ERROR") })
+	filewatchtest.WriteAtomic(t, path, "version: 1\ngrants:\n  - name: bad\n    callers: [alice]\n    role_arns: ['arn:aws:iam::*:role/x']\n")
+	filewatchtest.WaitFor(t, "the error log", func() bool { return strings.Contains(logs.String(), "level=ERROR") })
 	out := logs.String()
 	for _, w := range []string{"reload failed", "path=" + path, `grants[0] (\"bad\")`, "role_arns[0]"} {
 		if !strings.Contains(out, w) {
@@ -167,14 +107,14 @@ func TestFileBadReloadKeepsLastGood(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the read error log", func() bool { return strings.Contains(logs.String(), "cannot read policy file") })
+	filewatchtest.WaitFor(t, "the read error log", func() bool { return strings.Contains(logs.String(), "cannot read policy file") })
 	if f.Current() != good {
 		t.Fatal("missing file replaced the policy")
 	}
 
 	// Fixing the file installs it again.
-	writeAtomic(t, path, policyFor(roleV2))
-	waitFor(t, "the fixed policy", func() bool { return f.Check(alice, useRole(roleV2)) == nil })
+	filewatchtest.WriteAtomic(t, path, policyFor(roleV2))
+	filewatchtest.WaitFor(t, "the fixed policy", func() bool { return f.Check(alice, useRole(roleV2)) == nil })
 	mu.Lock()
 	defer mu.Unlock()
 	if reloads != 1 {
@@ -214,20 +154,20 @@ func TestNewFileErrors(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "no poller after failed NewFile", func() bool { return pollers() == 0 })
+	filewatchtest.WaitFor(t, "no poller after failed NewFile", func() bool { return filewatchtest.Pollers() == 0 })
 }
 
 func TestFileCloseStopsPoller(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.yaml")
-	writeAtomic(t, path, policyFor(roleV1))
+	filewatchtest.WriteAtomic(t, path, policyFor(roleV1))
 	f, err := NewFile(FileOptions{Path: path, Interval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the poller to start", func() bool { return pollers() == 1 })
+	filewatchtest.WaitFor(t, "the poller to start", func() bool { return filewatchtest.Pollers() == 1 })
 	f.Close()
 	f.Close() // idempotent
-	waitFor(t, "the poller to stop", func() bool { return pollers() == 0 })
+	filewatchtest.WaitFor(t, "the poller to stop", func() bool { return filewatchtest.Pollers() == 0 })
 	// The last policy stays readable after Close.
 	if err := f.Check(alice, useRole(roleV1)); err != nil {
 		t.Fatalf("after Close: %v", err)
